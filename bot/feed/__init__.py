@@ -1,0 +1,1 @@
+"""Sources of index events: the PyPI changelog (XML-RPC) and JSON API."""

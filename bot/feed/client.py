@@ -1,0 +1,200 @@
+"""HTTP access to the index: size-capped reads and retries with backoff.
+
+Every response is untrusted. Bodies are read up to a cap; 429 and 5xx answers,
+connection errors, timeouts and malformed bodies are retried (Retry-After honored,
+otherwise exponential backoff with jitter) and, when retries run out, raised — the
+caller then leaves its cursor where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import aiohttp
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bot.feed.xmlrpc import MalformedResponse, decode_response, encode_call
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+class IndexUnavailable(Exception):
+    """The index did not give a usable answer after all retries."""
+
+
+class RetryableStatus(Exception):
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ResponseTooLarge(MalformedResponse):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 8
+    backoff_seconds: float = 1.0
+    backoff_max_seconds: float = 300.0
+
+
+def parse_retry_after(value: str | None, cap: float) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, min(seconds, cap))
+
+
+_RETRYABLE = (
+    RetryableStatus,
+    MalformedResponse,
+    aiohttp.ClientError,
+    TimeoutError,
+)
+
+
+class IndexClient:
+    """One aiohttp session to one index, shared by the feed and the ledger."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_seconds: float = 30.0,
+        max_response_bytes: int = 64 * 1024 * 1024,
+        retry: RetryPolicy | None = None,
+        user_agent: str = "index-warden",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max_response_bytes
+        self.retry = retry or RetryPolicy()
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._headers = {"User-Agent": user_agent}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> IndexClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        return self._session
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableStatus) and exc.retry_after is not None:
+            return exc.retry_after
+        backoff = wait_exponential_jitter(
+            initial=self.retry.backoff_seconds, max=self.retry.backoff_max_seconds
+        )
+        return float(backoff(state))
+
+    async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_RETRYABLE),
+            reraise=True,
+            before_sleep=lambda s: log.warning(
+                "index.retry", what=what, attempt=s.attempt_number,
+                error=str(s.outcome.exception()) if s.outcome else None,
+            ),
+        )
+        try:
+            async for tries in retrying:
+                with tries:
+                    return await attempt()
+        except _RETRYABLE as exc:
+            raise IndexUnavailable(f"{what}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self.max_response_bytes:
+            raise ResponseTooLarge(f"response of {declared} bytes exceeds the cap")
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            total += len(chunk)
+            if total > self.max_response_bytes:
+                raise ResponseTooLarge(f"response exceeds {self.max_response_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _check_status(self, response: aiohttp.ClientResponse) -> None:
+        if response.status == 429 or response.status >= 500:
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), self.retry.backoff_max_seconds
+            )
+            raise RetryableStatus(response.status, retry_after)
+
+    async def xmlrpc(
+        self, method: str, *params: Any, decode: Callable[[Any], T] = lambda v: v
+    ) -> T:
+        """Call `method`; `decode` validates the value inside the retry loop."""
+        body = encode_call(method, *params)
+
+        async def attempt() -> T:
+            async with self.session.post(
+                f"{self.base_url}/pypi", data=body, headers={"Content-Type": "text/xml"}
+            ) as response:
+                self._check_status(response)
+                if response.status != 200:
+                    raise MalformedResponse(f"XML-RPC {method}: HTTP {response.status}")
+                return decode(decode_response(await self._read(response)))
+
+        return await self._with_retries(f"xmlrpc {method}", attempt)
+
+    async def get_json(self, path: str) -> dict[str, Any] | None:
+        """GET a JSON document; None when the index says 404 (gone or never existed)."""
+
+        async def attempt() -> dict[str, Any] | None:
+            async with self.session.get(f"{self.base_url}{path}") as response:
+                self._check_status(response)
+                if response.status == 404:
+                    return None
+                if response.status != 200:
+                    raise MalformedResponse(f"GET {path}: HTTP {response.status}")
+                body = await self._read(response)
+            try:
+                document = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise MalformedResponse(f"GET {path}: invalid JSON: {exc}") from None
+            if not isinstance(document, dict):
+                raise MalformedResponse(f"GET {path}: JSON is not an object")
+            return document
+
+        return await self._with_retries(f"GET {path}", attempt)

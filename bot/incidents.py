@@ -1,0 +1,128 @@
+"""Incident lifecycle: findings become incidents, deduplicated by a stable key.
+
+open → acknowledged → mitigated → resolved / false_positive. While an incident is
+not closed, a finding with the same key updates it (and its timeline) instead of
+opening another; every change leaves through the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.notify.outbox import enqueue
+from bot.store.models import Incident, TimelineEntry
+from bot.types import Finding, Severity
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false_positive"
+
+    @property
+    def closed(self) -> bool:
+        return self in (Status.RESOLVED, Status.FALSE_POSITIVE)
+
+
+_ALLOWED: dict[Status, set[Status]] = {
+    Status.OPEN: {Status.ACKNOWLEDGED, Status.MITIGATED, Status.RESOLVED, Status.FALSE_POSITIVE},
+    Status.ACKNOWLEDGED: {Status.MITIGATED, Status.RESOLVED, Status.FALSE_POSITIVE},
+    Status.MITIGATED: {Status.RESOLVED, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED},
+    Status.RESOLVED: set(),
+    Status.FALSE_POSITIVE: set(),
+}
+
+MAX_EVIDENCE = 200  # an incident that keeps repeating must not grow without bound
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def _timeline(incident: Incident, at: datetime, actor: str, action: str, **detail: object) -> None:
+    incident.timeline.append(TimelineEntry(at=at, actor=actor, action=action, detail=detail))
+
+
+async def record_finding(
+    session: AsyncSession, finding: Finding, now: datetime, notifiers: Sequence[str]
+) -> Incident:
+    """Open an incident for `finding`, or update the active one with the same key."""
+    key = finding.dedup_key()
+    evidence = [e.as_dict() for e in finding.evidence]
+    incident = (
+        await session.execute(select(Incident).where(Incident.open_key == key))
+    ).scalar_one_or_none()
+    if incident is None:
+        incident = Incident(
+            dedup_key=key, open_key=key, detector=finding.detector, kind=finding.kind,
+            subject=finding.subject, severity=finding.severity.value, status=Status.OPEN.value,
+            summary=finding.summary, evidence=evidence[:MAX_EVIDENCE],
+            playbooks=list(finding.playbooks), occurrences=1, created_at=now, updated_at=now,
+            timeline=[],
+        )
+        _timeline(incident, now, "warden", "opened", severity=finding.severity.value)
+        session.add(incident)
+        await session.flush()
+        await enqueue(session, incident, "incident.opened", now, notifiers)
+        return incident
+
+    await session.refresh(incident, ["timeline"])
+    incident.occurrences += 1
+    incident.updated_at = now
+    seen = {(e.get("serial"), e.get("summary")) for e in incident.evidence}
+    fresh = [e for e in evidence if (e["serial"], e["summary"]) not in seen]
+    incident.evidence = (incident.evidence + fresh)[-MAX_EVIDENCE:]
+    incident.playbooks = sorted(set(incident.playbooks) | set(finding.playbooks))
+    if finding.severity.rank > Severity(incident.severity).rank:
+        _timeline(
+            incident, now, "warden", "escalated",
+            previous=incident.severity, severity=finding.severity.value, summary=finding.summary,
+        )
+        incident.severity = finding.severity.value
+        incident.summary = finding.summary
+    else:
+        _timeline(incident, now, "warden", "repeated", summary=finding.summary)
+    await session.flush()
+    await enqueue(session, incident, "incident.updated", now, notifiers)
+    return incident
+
+
+async def transition(
+    session: AsyncSession, incident: Incident, to: Status, actor: str, now: datetime,
+    notifiers: Sequence[str], note: str | None = None,
+) -> None:
+    current = Status(incident.status)
+    if to not in _ALLOWED[current]:
+        raise TransitionError(f"incident {incident.id} is {current}; cannot become {to}")
+    await session.refresh(incident, ["timeline"])
+    incident.status = to.value
+    incident.updated_at = now
+    if to.closed:
+        incident.open_key = None
+        incident.closed_at = now
+    _timeline(incident, now, actor, "status", status=to.value, previous=current.value, note=note)
+    await session.flush()
+    await enqueue(session, incident, "incident.updated", now, notifiers)
+
+
+async def list_incidents(
+    session: AsyncSession, statuses: Sequence[Status] | None = None, limit: int = 100
+) -> list[Incident]:
+    query = select(Incident).order_by(Incident.id.desc()).limit(limit)
+    if statuses:
+        query = query.where(Incident.status.in_([s.value for s in statuses]))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_incident(session: AsyncSession, incident_id: int) -> Incident | None:
+    incident = await session.get(Incident, incident_id)
+    if incident is not None:
+        await session.refresh(incident, ["timeline"])
+    return incident

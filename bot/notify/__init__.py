@@ -1,0 +1,1 @@
+"""Notifiers and the outbox they are fed from."""

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, engine/session set-up and Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Detectors turn index events (and scheduled sweeps) into findings."""

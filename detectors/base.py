@@ -1,0 +1,38 @@
+"""The Detector protocol and the context every detector is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import IndexEvent
+from bot.types import Finding
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.ledger import Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a detector may use: the store (inside the batch's transaction) and settings.
+
+    Detectors run before the ledger applies the event they look at, so the ledger
+    still shows what a removal is about to take away.
+    """
+
+    session: AsyncSession
+    ledger: Ledger
+    settings: Settings
+    now: datetime
+
+
+class Detector(Protocol):
+    name: str
+
+    async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]: ...
+
+    async def sweep(self, ctx: Context) -> list[Finding]: ...

@@ -1,0 +1,1 @@
+"""Playbooks: planned, approved, audited and resumable admin responses."""

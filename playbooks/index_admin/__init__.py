@@ -1,0 +1,1 @@
+"""Backends that change an index on an admin's behalf (Warehouse database, devpi)."""
