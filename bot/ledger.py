@@ -210,7 +210,7 @@ class Ledger:
             .where(Project.normalized_name == canonicalize(name))
             .order_by(Role.id)
         )
-        return [(role, account) for role, account in rows.tuples()]
+        return [(role, account) for role, account in rows.all()]
 
     async def _role(self, project: Project, username: str) -> Role | None:
         account = await self.account(username)
