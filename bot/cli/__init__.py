@@ -1,0 +1,24 @@
+"""The `warden` command line: a thin face on the same calls Slack and the service use.
+
+Each command group lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import config_cmd, db, feed, incidents, ledger, run
+
+app = typer.Typer(
+    name="warden",
+    help="index-warden: incident response for the admins of a Python package index.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("run")(run.run)
+app.add_typer(db.app, name="db")
+app.add_typer(feed.app, name="feed")
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(config_cmd.app, name="config")

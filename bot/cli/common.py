@@ -1,0 +1,72 @@
+"""What every `warden` command shares: settings, consoles, the async runner."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.feed.client import IndexUnavailable
+from bot.logs import configure_logging
+from bot.wiring import SchemaOutOfDate, Warden
+
+T = TypeVar("T")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c",
+                 help="TOML file (default: $WARDEN_CONFIG or ./config/warden.toml).",
+                 show_envvar=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+IndexUrlOption = Annotated[
+    str | None, typer.Option("--index-url", help="Index base URL (overrides index.url).")
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear message and give the exit to raise (2: usage/config, 1: failure)."""
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def settings_from(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        settings = load_settings(config, **overrides)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    configure_logging(settings.log.level, settings.log.json_)
+    return settings
+
+
+def run_async(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(work())
+    except SchemaOutOfDate as exc:
+        raise fail(str(exc)) from None
+    except IndexUnavailable as exc:
+        raise fail(f"the index did not answer usefully: {exc}", code=1) from None
+
+
+async def with_warden(settings: Settings, work: Callable[[Warden], Awaitable[T]]) -> T:
+    warden = await Warden.open(settings)
+    try:
+        return await work(warden)
+    finally:
+        await warden.close()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT/SIGTERM ask the work to stop after the batch in flight."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

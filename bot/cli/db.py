@@ -1,0 +1,26 @@
+"""`warden db`: the bot's own database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import ConfigOption, out, settings_from
+from bot.config import masked
+from bot.store.migrate import upgrade as alembic_upgrade
+
+app = typer.Typer(
+    help="The bot's own database (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
+)
+
+
+@app.command("upgrade")
+def upgrade(
+    config: ConfigOption = None,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create the database schema, or migrate it to the latest revision (Alembic)."""
+    settings = settings_from(config)
+    alembic_upgrade(settings.store.url, revision)
+    out.print(f"database at {masked(settings)['store']['url']} is at revision {revision}")

@@ -1,0 +1,99 @@
+"""`warden incidents`: list and inspect incidents."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bot.cli.common import (
+    ConfigOption,
+    JsonOption,
+    fail,
+    out,
+    run_async,
+    settings_from,
+    with_warden,
+)
+from bot.incidents import Status, get_incident, list_incidents
+from bot.wiring import Warden
+
+app = typer.Typer(help="Incidents raised by the detectors.", no_args_is_help=True)
+
+
+def _incident_dict(incident: Any, with_timeline: bool = False) -> dict[str, Any]:
+    data = {
+        "id": incident.id, "status": incident.status, "severity": incident.severity,
+        "detector": incident.detector, "kind": incident.kind, "subject": incident.subject,
+        "summary": incident.summary, "occurrences": incident.occurrences,
+        "assignee": incident.assignee, "playbooks": incident.playbooks,
+        "created_at": incident.created_at.isoformat(),
+        "updated_at": incident.updated_at.isoformat(), "evidence": incident.evidence,
+    }
+    if with_timeline:
+        data["timeline"] = [
+            {"at": t.at.isoformat(), "actor": t.actor, "action": t.action, "detail": t.detail}
+            for t in incident.timeline
+        ]
+    return data
+
+
+@app.command("list")
+def list_(
+    config: ConfigOption = None,
+    status: Annotated[list[Status] | None, typer.Option("--status", "-s",
+                      help="Only these statuses (repeatable). Default: all.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """List incidents, newest first."""
+    settings = settings_from(config)
+
+    async def work(warden: Warden) -> list[dict[str, Any]]:
+        async with warden.sessions() as session:
+            return [_incident_dict(i) for i in await list_incidents(session, status, limit)]
+
+    rows = run_async(lambda: with_warden(settings, work))
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    if not rows:
+        out.print("no incidents")
+        return
+    table = Table("id", "severity", "status", "subject", "summary", "seen", box=None)
+    for r in rows:
+        table.add_row(str(r["id"]), r["severity"], r["status"], r["subject"], r["summary"],
+                      str(r["occurrences"]))
+    out.print(table)
+
+
+@app.command("show")
+def show(
+    incident_id: Annotated[int, typer.Argument(help="Incident number.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one incident with its evidence and timeline."""
+    settings = settings_from(config)
+
+    async def work(warden: Warden) -> dict[str, Any] | None:
+        async with warden.sessions() as session:
+            incident = await get_incident(session, incident_id)
+            return None if incident is None else _incident_dict(incident, with_timeline=True)
+
+    data = run_async(lambda: with_warden(settings, work))
+    if data is None:
+        raise fail(f"no incident {incident_id}", code=1)
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    out.print(f"[bold]#{data['id']}[/] {data['severity'].upper()} {data['status']} "
+              f"{data['subject']}\n{data['summary']}")
+    out.print(f"playbooks: {', '.join(data['playbooks']) or '-'}; seen {data['occurrences']}x")
+    for e in data["evidence"]:
+        out.print(f"  - {e.get('summary')}" + (f"  {e['url']}" if e.get("url") else ""))
+    out.print("timeline:")
+    for t in data["timeline"]:
+        out.print(f"  {t['at']} {t['actor']}: {t['action']} {json.dumps(t['detail'])}")
