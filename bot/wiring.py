@@ -17,7 +17,7 @@ from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.pipeline import Pipeline
 from bot.store.db import create_engine, is_sqlite, session_factory
-from bot.store.migrate import current_revision, head_revision, upgrade_async
+from bot.store.migrate import current_revisions, head_revisions, upgrade_async
 from detectors.base import Detector
 from detectors.critical import CriticalChangeDetector, mark_critical, read_top_list
 
@@ -31,7 +31,7 @@ class SchemaOutOfDate(Exception):
 async def ensure_schema(engine: AsyncEngine, url: str) -> None:
     """SQLite (embedded, single process) upgrades itself; PostgreSQL must be upgraded
     deliberately with `warden db upgrade`, so replicas never race on a migration."""
-    if await current_revision(engine) == head_revision():
+    if await current_revisions(engine) == head_revisions():
         return
     if is_sqlite(url):
         await upgrade_async(url)

@@ -18,7 +18,7 @@ app = typer.Typer(
 @app.command("upgrade")
 def upgrade(
     config: ConfigOption = None,
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
 ) -> None:
     """Create the database schema, or migrate it to the latest revision (Alembic)."""
     settings = settings_from(config)

@@ -22,25 +22,22 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the database at `url` to `revision` (runs its own event loop)."""
     command.upgrade(alembic_config(url), revision)
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+async def current_revisions(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+        heads = await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+    return set(heads)
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
+async def upgrade_async(url: str, revision: str = "heads") -> None:
     """Same as `upgrade`, from inside a running event loop."""
     engine = create_engine(url)
     try:

@@ -8,10 +8,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.store.db import create_engine
-from bot.store.models import Base
+from bot.store.registry import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

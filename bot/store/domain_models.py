@@ -1,0 +1,1 @@
+"""Tables of the domain area (defined on bot.store.models.Base)."""

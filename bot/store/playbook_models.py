@@ -1,0 +1,1 @@
+"""Tables of the playbook area (defined on bot.store.models.Base)."""

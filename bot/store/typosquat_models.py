@@ -1,0 +1,1 @@
+"""Tables of the typosquat area (defined on bot.store.models.Base)."""
