@@ -1,0 +1,159 @@
+"""Fault injection for the index double: the bad answers a real index (or its CDN) gives.
+
+A :class:`FaultPlan` is a queue of faults. Each request takes the first queued fault
+whose ``path`` prefix matches it (or that has none), uses it once and drops it after
+``count`` uses. The payloads here are the hostile or broken bodies a client of PyPI
+must survive: cut off, unparseable, an entity bomb, or far larger than it should be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from aiohttp import web
+
+__all__ = ["FAULT_KINDS", "Fault", "FaultKind", "FaultPlan", "render_fault"]
+
+FaultKind = Literal["429", "500", "503", "truncated", "invalid", "entity", "slow", "oversize"]
+FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
+
+DEFAULT_DELAY = 5.0
+DEFAULT_OVERSIZE = 80 * 1024 * 1024
+
+_XML_CT = "text/xml"
+_JSON_CT = "application/json"
+
+# Small on the wire, about 3 GB once every entity is expanded.
+ENTITY_BOMB = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE methodResponse [\n <!ENTITY lol "lol">\n'
+    + b"".join(
+        b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%s;" % (b"%d" % (i - 1) if i > 1 else b"")) * 10)
+        for i in range(1, 10)
+    )
+    + b"]>\n<methodResponse><params><param><value><string>&lol9;</string></value>"
+    b"</param></params></methodResponse>\n"
+)
+INVALID_XML = b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><int>12"
+INVALID_JSON = b'{"info": {"name": "broken", "version": '
+
+_OVERSIZE_PARTS = {
+    _XML_CT: (
+        b"<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"
+        b"<value><array><data>\n",
+        b"</data></array></value>\n</param>\n</params>\n</methodResponse>\n",
+    ),
+    _JSON_CT: (b"{", b'"info": {}, "releases": {}, "urls": []}\n'),
+}
+
+
+@dataclass
+class Fault:
+    """One queued fault; ``count`` is how many more requests it will hit."""
+
+    kind: FaultKind
+    count: int = 1
+    path: str | None = None
+    delay: float = DEFAULT_DELAY
+    size: int = DEFAULT_OVERSIZE
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or path.startswith(self.path)
+
+
+class FaultPlan:
+    """The queue of faults a server will inject, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._queue: list[Fault] = []
+
+    def add(self, kind: str, count: int = 1, path: str | None = None, *,
+            delay: float = DEFAULT_DELAY, size: int = DEFAULT_OVERSIZE) -> Fault:
+        """Queue ``kind`` for the next ``count`` requests under ``path``."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        fault = Fault(kind, count, path, delay, size)  # type: ignore[arg-type]
+        self._queue.append(fault)
+        return fault
+
+    def add_from_json(self, spec: Any) -> Fault:
+        """``POST /_double/faults`` body: {"kind", "count"?, "path"?, "delay"?, "size"?}."""
+        if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
+            raise ValueError('expected a JSON object with a string "kind"')
+        return self.add(
+            spec["kind"], int(spec.get("count", 1)), spec.get("path"),
+            delay=float(spec.get("delay", DEFAULT_DELAY)),
+            size=int(spec.get("size", DEFAULT_OVERSIZE)),
+        )
+
+    def clear(self) -> int:
+        """Drop every queued fault; returns how many there were."""
+        n = len(self._queue)
+        self._queue.clear()
+        return n
+
+    def take(self, path: str) -> Fault | None:
+        """The fault for a request to ``path``, consuming one use of it."""
+        for fault in self._queue:
+            if fault.matches(path):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._queue.remove(fault)
+                return fault
+        return None
+
+    @property
+    def pending(self) -> list[Fault]:
+        return list(self._queue)
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+
+async def render_fault(fault: Fault, request: web.Request, handler: Any, *, xml: bool
+                       ) -> web.StreamResponse:
+    """Answer ``request`` as ``fault`` says; ``handler`` gives the real answer when needed."""
+    ctype = _XML_CT if xml else _JSON_CT
+    if fault.kind in ("429", "500", "503"):
+        headers = {"Retry-After": "1"} if fault.kind == "429" else None
+        return web.Response(status=int(fault.kind), text=f"{fault.kind} (injected)\n",
+                            headers=headers)
+    if fault.kind == "slow":
+        await asyncio.sleep(fault.delay)
+        response: web.StreamResponse = await handler(request)
+        return response
+    if fault.kind == "truncated":
+        real = await handler(request)
+        body = real.body if isinstance(real, web.Response) and isinstance(real.body, bytes) else b""
+        return web.Response(status=200, body=body[: len(body) // 2],
+                            content_type=real.content_type or ctype)
+    if fault.kind == "invalid":
+        return web.Response(status=200, body=INVALID_XML if xml else INVALID_JSON,
+                            content_type=ctype)
+    if fault.kind == "entity":
+        return web.Response(status=200, body=ENTITY_BOMB, content_type=_XML_CT)
+    return await _oversize(request, fault.size, ctype)
+
+
+async def _oversize(request: web.Request, size: int, ctype: str) -> web.StreamResponse:
+    # Well-formed document padded with whitespace, streamed so the server stays small.
+    head, tail = _OVERSIZE_PARTS[ctype]
+    response = web.StreamResponse(status=200, headers={"Content-Type": ctype})
+    response.content_length = len(head) + size + len(tail)
+    await response.prepare(request)
+    chunk = b" " * (1 << 20)
+    try:
+        await response.write(head)
+        left = size
+        while left > 0:
+            piece = chunk if left >= len(chunk) else chunk[:left]
+            await response.write(piece)
+            left -= len(piece)
+        await response.write(tail)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client hit its size cap and hung up: that is the point
+    return response
