@@ -95,6 +95,10 @@ class IndexClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._headers = {"User-Agent": user_agent}
         self._session: aiohttp.ClientSession | None = None
+        self._backoff = wait_exponential_jitter(
+            multiplier=self.retry.backoff_seconds, max=self.retry.backoff_max_seconds,
+            jitter=self.retry.backoff_seconds,
+        )
 
     async def __aenter__(self) -> IndexClient:
         return self
@@ -117,10 +121,7 @@ class IndexClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableStatus) and exc.retry_after is not None:
             return exc.retry_after
-        backoff = wait_exponential_jitter(
-            initial=self.retry.backoff_seconds, max=self.retry.backoff_max_seconds
-        )
-        return float(backoff(state))
+        return float(self._backoff(state))
 
     async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
