@@ -104,7 +104,8 @@ class Pipeline:
             ctx = Context(session=session, ledger=ledger, settings=self.settings, now=now)
             for fact in facts:
                 await ledger.apply_facts(fact, now)
-            await session.execute(insert(Event), [_event_row(e) for e in events])
+            # Core (not ORM) insert: one executemany, not a statement per row.
+            await session.execute(insert(Event.__table__), [_event_row(e) for e in events])
             for event in events:
                 result.by_kind[event.kind.value] = result.by_kind.get(event.kind.value, 0) + 1
                 for detector in self.detectors:

@@ -8,6 +8,7 @@ repeated. A stop request is honoured between batches, never inside one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,22 +99,33 @@ class FeedSync:
         result = SyncResult(cursor=await self.cursor())
         cursor = result.cursor
         assert cursor is not None
-        while (until is None or cursor < until) and not (stop and stop.is_set()):
-            events = await self.feed.changelog_since(cursor)
-            if until is not None:
-                events = [e for e in events if e.serial <= until]
-            if not events:
-                break
-            for start in range(0, len(events), self.batch_size):
-                chunk = events[start : start + self.batch_size]
-                batch = await self.pipeline.commit_batch(chunk, await self._facts(chunk))
-                result.add(batch)
-                cursor = chunk[-1].serial
-                if on_batch:
-                    on_batch(batch)
-                await self.deliver()
-                if stop and stop.is_set():
+        # The next page is fetched while the current one is stored: the index's
+        # rendering and the network overlap with our own work.
+        pending: asyncio.Task[list[IndexEvent]] | None = None
+        try:
+            while (until is None or cursor < until) and not (stop and stop.is_set()):
+                page = await pending if pending else await self.feed.changelog_since(cursor)
+                pending = None
+                events = [e for e in page if until is None or e.serial <= until]
+                if not events:
                     break
+                if len(events) == len(page) and (until is None or events[-1].serial < until):
+                    pending = asyncio.create_task(self.feed.changelog_since(events[-1].serial))
+                for start in range(0, len(events), self.batch_size):
+                    chunk = events[start : start + self.batch_size]
+                    batch = await self.pipeline.commit_batch(chunk, await self._facts(chunk))
+                    result.add(batch)
+                    cursor = chunk[-1].serial
+                    if on_batch:
+                        on_batch(batch)
+                    await self.deliver()
+                    if stop and stop.is_set():
+                        break
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
         result.cursor = cursor
         return result
 
