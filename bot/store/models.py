@@ -58,7 +58,7 @@ class Event(Base):
     __tablename__ = "events"
     serial: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
     project: Mapped[str] = mapped_column(sa.String(512), index=True)
     version: Mapped[str | None] = mapped_column(sa.String(512))
     filename: Mapped[str | None] = mapped_column(sa.Text)

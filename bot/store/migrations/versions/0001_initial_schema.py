@@ -40,7 +40,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('serial', name=op.f('pk_events'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_events_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_project'), ['project'], unique=False)
 
     op.create_table('feed_cursor',
@@ -236,7 +235,6 @@ def downgrade() -> None:
     op.drop_table('feed_cursor')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_project'))
-        batch_op.drop_index(batch_op.f('ix_events_kind'))
 
     op.drop_table('events')
     op.drop_table('accounts')
