@@ -86,7 +86,7 @@ async def worker(index_url: str, store_url: str, batch_size: int) -> dict[str, f
     settings = load_settings(
         store={"url": store_url}, index={"url": index_url},
         feed={"start_serial": 0, "batch_size": batch_size},
-        critical={"top_count": 0}, notify={"console": False},
+        critical={"top": "0"}, notify={"console": False},
     )
     warden = await Warden.open(settings, detectors=[NoOpDetector()], notifiers={})  # type: ignore[list-item]
     started = time.perf_counter()

@@ -120,11 +120,18 @@ class NotifySection(_Section):
 
 
 class CriticalSection(_Section):
-    top_list: str | None = None
-    top_count: int = Field(default=4000, ge=0)
+    downloads: str | None = None
+    top: str = Field(default="1%", pattern=r"^\s*(\d+|\d+(\.\d+)?\s*%)\s*$")
+    total_projects: int = Field(default=600_000, gt=0)
+    stack: Annotated[list[str], NoDecode] = Field(default_factory=list)
     projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dependency_limit: int = Field(default=5000, gt=0)
+    new_maintainer_hours: float = Field(default=72.0, gt=0)
+    severity: dict[str, Literal["info", "warning", "high", "critical"]] = Field(
+        default_factory=dict
+    )
 
-    _projects_from_env = field_validator("projects", mode="before")(
+    _lists_from_env = field_validator("stack", "projects", mode="before")(
         lambda cls, value: _name_list(value)
     )
 

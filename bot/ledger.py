@@ -112,7 +112,7 @@ class Ledger:
         return Loss(tuple(r.version for r in chosen), tuple(files))
 
     async def apply_facts(self, facts: ProjectFacts, now: datetime) -> None:
-        """Upsert what the JSON API says exists now (it never removes anything)."""
+        """Upsert the releases and files the JSON API says exist now (never removes)."""
         project = await self.project(facts.name, with_files=True)
         if project is None:
             return
@@ -142,8 +142,21 @@ class Ledger:
                 row.sha256, row.blake2b_256 = fact.sha256, fact.blake2b_256
                 row.upload_time, row.path = fact.upload_time, fact.path
                 row.yanked, row.removed_at = fact.yanked, None
+        await self.session.flush()
+
+    async def apply_roles(self, facts: ProjectFacts, now: datetime) -> None:
+        """Add roles the JSON API shows and the feed has not told us about (backfill).
+
+        Called after a batch's events: the JSON API shows the present, so applying its
+        roles first would make a role the feed is about to add look old.
+        """
+        project = await self.project(facts.name)
+        if project is None:
+            return
+        known = {a.username for _, a in await self.roles(facts.name)}
         for role, user in facts.roles:
-            await self._grant(project, user, role, now, None)
+            if user not in known:
+                await self._grant(project, user, role, now, None)
         await self.session.flush()
 
     async def apply_event(self, event: IndexEvent) -> None:
@@ -232,7 +245,7 @@ class Ledger:
                      added_at=at, added_serial=serial)
             )
         else:
-            if role.removed_at is not None or not keep_added and serial is not None:
+            if role.removed_at is not None or (not keep_added and serial is not None):
                 role.added_at, role.added_serial = at, serial or role.added_serial
             role.role, role.removed_at = role_name, None
 

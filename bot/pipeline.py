@@ -1,7 +1,8 @@
 """One batch of events, from parsed entries to committed rows, in one transaction.
 
 Inside the transaction, in this order: the JSON API facts fetched for the batch are
-upserted into the ledger; each event is stored, shown to every detector (which sees
+upserted into the ledger (releases and files; roles after the events, see
+Ledger.apply_roles); each event is stored, shown to every detector (which sees
 the ledger as it was just before that event), then applied to the ledger; findings
 become incidents and outbox messages; the cursor moves to the batch's last serial.
 Either all of that commits or none of it does.
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -48,6 +49,9 @@ async def write_cursor(session: AsyncSession, feed: str, serial: int, now: datet
     else:
         row.serial, row.updated_at = serial, now
     await session.flush()
+
+
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 
 def _event_row(event: IndexEvent) -> dict[str, object]:
@@ -105,7 +109,7 @@ class Pipeline:
             for fact in facts:
                 await ledger.apply_facts(fact, now)
             # Core (not ORM) insert: one executemany, not a statement per row.
-            await session.execute(insert(Event.__table__), [_event_row(e) for e in events])
+            await session.execute(insert(EVENTS), [_event_row(e) for e in events])
             for event in events:
                 result.by_kind[event.kind.value] = result.by_kind.get(event.kind.value, 0) + 1
                 for detector in self.detectors:
@@ -113,6 +117,8 @@ class Pipeline:
                         incident = await record_finding(session, finding, now, self.notifiers)
                         result.incidents.append(incident.id)
                 await ledger.apply_event(event)
+            for fact in facts:
+                await ledger.apply_roles(fact, now)
             await write_cursor(session, self.feed_name, events[-1].serial, now)
         result.events = len(events)
         result.first_serial, result.last_serial = events[0].serial, events[-1].serial

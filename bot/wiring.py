@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.critical import recompute
 from bot.feed.client import IndexClient, RetryPolicy
 from bot.feed.pypi import PyPIFeed
 from bot.feed.sync import FeedSync
-from bot.ledger import Ledger, TrackedProjects
+from bot.ledger import TrackedProjects
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.pipeline import Pipeline
 from bot.store.db import create_engine, is_sqlite, session_factory
 from bot.store.migrate import current_revisions, head_revisions, upgrade_async
+from bot.store.models import CriticalMark
 from detectors.base import Detector
-from detectors.critical import CriticalChangeDetector, mark_critical, read_top_list
-
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+from detectors.critical import CriticalChangeDetector
 
 
 class SchemaOutOfDate(Exception):
@@ -98,16 +97,11 @@ class Warden:
         await self.client.close()
         await self.engine.dispose()
 
-    async def seed_critical(self) -> int:
-        """Flag the configured top projects and the admins' list as critical (sticky)."""
-        cfg = self.settings.critical
-        now = datetime.now(UTC)
-        top_list = Path(cfg.top_list) if cfg.top_list else REPO_CONFIG / "top-pypi-projects.tsv"
-        added = 0
-        async with self.sessions.begin() as session:
-            ledger = Ledger(session, self.pipeline.tracked)
-            if cfg.top_count and top_list.exists():
-                names = read_top_list(top_list, cfg.top_count)
-                added += await mark_critical(ledger, names, f"top {cfg.top_count} by downloads", now)
-            added += await mark_critical(ledger, cfg.projects, "listed by an admin", now)
-        return added
+    async def ensure_critical_set(self) -> None:
+        """On the very first start, compute the critical set (backfill comes later, from
+        `warden critical recompute` or the daily job, so start-up stays quick)."""
+        async with self.sessions() as session:
+            if (await session.execute(select(CriticalMark.id).limit(1))).first() is not None:
+                return
+        await recompute(self.sessions, self.settings, self.pipeline.tracked, self.feed.feed,
+                        backfill=False)

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from _indexdouble_fixtures import IndexDouble
 from sqlalchemy import func, select
 
-from _indexdouble_fixtures import IndexDouble
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Event, FeedCursor, Incident, OutboxMessage
 
@@ -50,7 +50,7 @@ async def test_sigkill_at_random_points_loses_and_repeats_nothing(
         **os.environ,
         "WARDEN_STORE_URL": store_url, "WARDEN_INDEX_URL": index_double.url,
         "WARDEN_FEED_BATCH_SIZE": "97", "WARDEN_FEED_START_SERIAL": "0",
-        "WARDEN_CRITICAL_TOP_COUNT": "0", "WARDEN_CRITICAL_PROJECTS": ",".join(CRITICAL),
+        "WARDEN_CRITICAL_TOP": "0", "WARDEN_CRITICAL_PROJECTS": ",".join(CRITICAL),
         "WARDEN_LOG_JSON": "true",
     }
     rng = random.Random(int(os.environ.get("WARDEN_CRASH_SEED", "1")))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+from _indexdouble_fixtures import IndexDouble
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from _indexdouble_fixtures import IndexDouble
 from bot.config import Settings, load_settings
 from bot.feed.client import IndexClient, IndexUnavailable, RetryPolicy
 from bot.feed.pypi import PyPIFeed, decode_changelog, decode_project
@@ -31,7 +30,7 @@ def warden_settings(store_url: str, index_url: str, **feed: object) -> Settings:
         index={"url": index_url, "backoff_seconds": 0.05, "backoff_max_seconds": 2.0,
                "max_retries": 4, "timeout_seconds": 5},
         feed={"start_serial": 0, "batch_size": 50, **feed},
-        critical={"top_count": 0, "projects": ["atomicwrites", "six"]},
+        critical={"top": "0", "projects": ["atomicwrites", "six"]},
         notify={"console": False},
     )
 
@@ -151,7 +150,7 @@ async def test_ledger_filled_from_json_api_and_deletion_raises_one_incident(
     s.add_release("left-pad", "1.0", [wheel("left-pad", "1.0")])
     warden = await Warden.open(warden_settings(store_url, index_double.url))
     try:
-        await warden.seed_critical()
+        await warden.ensure_critical_set()
         await warden.feed.sync()
         s.remove_project("atomicwrites")
         s.remove_project("left-pad")
@@ -159,7 +158,7 @@ async def test_ledger_filled_from_json_api_and_deletion_raises_one_incident(
         assert result.by_kind == {"remove_project": 2}
         async with warden.sessions() as session:
             incidents = (await session.execute(select(Incident))).scalars().all()
-            assert len(incidents) == 1
+            assert len(incidents) == 1, [(i.kind, i.summary) for i in incidents]
             incident = incidents[0]
             assert (incident.severity, incident.subject) == ("critical", "project:atomicwrites")
             lost = {f["filename"]: f for f in incident.evidence[1]["data"]["files"]}

@@ -18,7 +18,8 @@ from bot.store.db import create_engine, session_factory
 from bot.store.models import Event, FeedCursor, Incident, OutboxMessage
 from bot.types import Finding
 from detectors.base import Context
-from detectors.critical import CriticalChangeDetector, mark_critical
+from detectors.critical import CriticalChangeDetector
+from detectors.critical_set import apply_marks
 
 T0 = datetime(2022, 5, 1, tzinfo=UTC)
 
@@ -113,7 +114,8 @@ async def critical_pipeline(
 ) -> Pipeline:
     tracked = TrackedProjects()
     async with sessions.begin() as s:
-        await mark_critical(Ledger(s, tracked), [name], "top 1% by downloads", T0)
+        await apply_marks(s, {name: (name, "downloads", "rank 1 of top 1")}, T0)
+    tracked.add(name)
     return Pipeline(sessions, settings, [CriticalChangeDetector()], tracked, ["console"])
 
 

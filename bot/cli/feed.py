@@ -41,7 +41,7 @@ def sync(
     async def work(warden: Warden) -> dict[str, Any]:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        await warden.seed_critical()
+        await warden.ensure_critical_set()
         result = await warden.feed.sync(until=until_serial, stop=stop)
         return {"events": result.events, "batches": result.batches, "cursor": result.cursor,
                 "incidents": sorted(set(result.incidents)), "by_kind": result.by_kind}

@@ -28,7 +28,7 @@ def run(config: ConfigOption = None, index_url: IndexUrlOption = None) -> None:
     async def work(warden: Warden) -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        await warden.seed_critical()
+        await warden.ensure_critical_set()
         err.print(f"following {settings.index.url} (store {masked(settings)['store']['url']}); "
                   "Ctrl-C to stop")
         await warden.feed.run_forever(stop, settings.feed.poll_interval_seconds)

@@ -167,7 +167,7 @@ class PyPIFeed:
         self.client = client
 
     async def last_serial(self) -> int:
-        value = await self.client.xmlrpc("changelog_last_serial")
+        value: object = await self.client.xmlrpc("changelog_last_serial")
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise IndexUnavailable(f"changelog_last_serial gave {value!r:.80}")
         return value

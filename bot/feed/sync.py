@@ -147,7 +147,5 @@ class FeedSync:
             except IndexUnavailable as exc:
                 log.warning("feed.index_unavailable", error=str(exc))
             await self.deliver()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-            except TimeoutError:
-                pass

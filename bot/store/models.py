@@ -82,12 +82,30 @@ class Project(Base):
     critical: Mapped[bool] = mapped_column(default=False, index=True)
     critical_reason: Mapped[str | None] = mapped_column(sa.Text)
     critical_since: Mapped[datetime | None]
+    # An admin's explicit removal from the critical set; recomputes respect it.
+    critical_removed_at: Mapped[datetime | None]
+    critical_removed_reason: Mapped[str | None] = mapped_column(sa.Text)
     synced_at: Mapped[datetime | None]  # last full fetch from the index's JSON API
     synced_serial: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     releases: Mapped[list[Release]] = relationship(
         back_populates="project", order_by="Release.id", cascade="all, delete-orphan"
     )
+
+
+class CriticalMark(Base):
+    """One reason a project is critical (downloads, dependency, manual), kept for `show`."""
+
+    __tablename__ = "critical_marks"
+    __table_args__ = (sa.UniqueConstraint("project_id", "source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(sa.String(32))  # downloads | dependency | manual
+    detail: Mapped[str] = mapped_column(sa.Text)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
 
 
 class Release(Base):
