@@ -31,6 +31,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.config import FeedSection  # noqa: E402
 from bot.events import IndexEvent  # noqa: E402
 from bot.feed.xmlrpc import decode_response, encode_call  # noqa: E402
 from bot.indexdouble import IndexDoubleStore  # noqa: E402
@@ -119,7 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--names", type=Path, default=DEFAULT_NAMES)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=FeedSection().batch_size,
+                        help="Events per transaction (default: feed.batch_size's default).")
     parser.add_argument("--worker", nargs=2, metavar=("INDEX_URL", "STORE_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

@@ -110,7 +110,7 @@ class IndexSection(_Section):
 
 class FeedSection(_Section):
     poll_interval_seconds: float = Field(default=5.0, gt=0)
-    batch_size: int = Field(default=2000, gt=0)
+    batch_size: int = Field(default=5000, gt=0)
     start_serial: int | None = Field(default=None, ge=0)
     ledger_concurrency: int = Field(default=8, gt=0)
 

@@ -39,7 +39,7 @@ def test_defaults_without_any_file() -> None:
     assert s.index.url == "https://pypi.org"
     assert s.index.max_response_bytes == 64 * 1024 * 1024
     assert (s.index.max_retries, s.index.timeout_seconds) == (8, 30.0)
-    assert (s.feed.batch_size, s.feed.start_serial, s.feed.ledger_concurrency) == (2000, None, 8)
+    assert (s.feed.batch_size, s.feed.start_serial, s.feed.ledger_concurrency) == (5000, None, 8)
     assert s.notify.console is True
     assert s.access.admins == []
     assert (s.log.level, s.log.json_) == ("info", "auto")
@@ -57,7 +57,7 @@ def test_toml_overrides_defaults(tmp_path: Path) -> None:
     s = load_settings(path)
     assert s.index.url == "https://test.pypi.org"  # trailing slash stripped
     assert s.feed.start_serial == 0
-    assert s.feed.batch_size == 2000  # untouched options keep their defaults
+    assert s.feed.batch_size == 5000  # untouched options keep their defaults
     assert s.access.admins == ["U1", "alice"]
     assert s.log.json_ == "true"
 
