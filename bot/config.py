@@ -158,6 +158,18 @@ class LogSection(_Section):
         return str(value).lower() if isinstance(value, bool | str) else value
 
 
+class ServiceSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    ready_max_feed_age_seconds: float = Field(default=300.0, gt=0)
+    leader_retry_seconds: float = Field(default=5.0, gt=0)
+    outbox_interval_seconds: float = Field(default=2.0, gt=0)
+    reminder_after_minutes: float = Field(default=240.0, gt=0)
+    recompute_at: str = Field(default="03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    sweep_at: str = Field(default="04:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    shutdown_seconds: float = Field(default=8.0, gt=0)
+
+
 class SlackSection(_Section):
     api_url: str = "https://slack.com/api/"
     channel: str = Field(default="#index-warden", min_length=1)
@@ -218,6 +230,7 @@ class Settings(BaseSettings):
     critical: CriticalSection = Field(default_factory=CriticalSection)
     access: AccessSection = Field(default_factory=AccessSection)
     log: LogSection = Field(default_factory=LogSection)
+    service: ServiceSection = Field(default_factory=ServiceSection)
     slack: SlackSection = Field(default_factory=SlackSection)
 
     @classmethod

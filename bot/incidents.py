@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.metrics import INCIDENTS_OPENED
 from bot.notify.outbox import enqueue
 from bot.store.models import Incident, TimelineEntry
 from bot.types import Finding, Severity
@@ -69,6 +70,7 @@ async def record_finding(
         )
         _timeline(incident, now, "warden", "opened", severity=finding.severity.value)
         session.add(incident)
+        INCIDENTS_OPENED.labels(finding.detector, finding.severity.value).inc()
         await session.flush()
         await enqueue(session, incident, "incident.opened", now, notifiers)
         return incident

@@ -35,8 +35,11 @@ class BatchResult:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-async def read_cursor(session: AsyncSession, feed: str) -> int | None:
-    row = await session.get(FeedCursor, feed)
+async def read_cursor(session: AsyncSession, feed: str, *, lock: bool = False) -> int | None:
+    """The stored serial; `lock` holds the row until commit (PostgreSQL), so two writers
+    can never store the same batch: the second waits, then sees the moved cursor."""
+    row = await session.get(FeedCursor, feed, with_for_update=lock or None,
+                            populate_existing=lock)
     return None if row is None else row.serial
 
 
@@ -52,6 +55,13 @@ async def write_cursor(session: AsyncSession, feed: str, serial: int, now: datet
 
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
+
+
+async def touch_cursor(session: AsyncSession, feed: str, now: datetime) -> None:
+    """Record that a feed pass completed (for readiness), without moving the serial."""
+    row = await session.get(FeedCursor, feed)
+    if row is not None:
+        row.checked_at = now
 
 
 def _event_row(event: IndexEvent) -> dict[str, object]:
@@ -98,7 +108,7 @@ class Pipeline:
         if not events:
             return result
         async with self.sessions.begin() as session:
-            cursor = await read_cursor(session, self.feed_name)
+            cursor = await read_cursor(session, self.feed_name, lock=True)
             if cursor is not None and events[0].serial <= cursor:
                 # Someone (another replica, an earlier run) already stored these.
                 events = [e for e in events if e.serial > cursor]

@@ -43,21 +43,25 @@ def _pg_url(database: str) -> str:
     return PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{database}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty store: SQLite file or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'warden.db'}"
-        upgrade(url)
-        yield url
-        return
-    template = request.getfixturevalue("pg_template")
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database of its own."""
     name = f"warden_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     try:
         yield _pg_url(name)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty store: SQLite file or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'warden.db'}"
+        upgrade(url)
+        return url
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from _indexdouble_fixtures import IndexDouble
 from sqlalchemy import func, select
 
+from _indexdouble_fixtures import IndexDouble
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Event, FeedCursor, Incident, OutboxMessage
 

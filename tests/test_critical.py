@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from _indexdouble_fixtures import IndexDouble
 from sqlalchemy import select
 
+from _indexdouble_fixtures import IndexDouble
 from bot.config import Settings, load_settings
 from bot.critical import NotAuthorized, add_critical, recompute, remove_critical
 from bot.incidents import get_incident, record_finding

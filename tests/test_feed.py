@@ -6,11 +6,11 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from _indexdouble_fixtures import IndexDouble
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from _indexdouble_fixtures import IndexDouble
 from bot.config import Settings, load_settings
 from bot.feed.client import IndexClient, IndexUnavailable, RetryPolicy
 from bot.feed.pypi import PyPIFeed, decode_changelog, decode_project

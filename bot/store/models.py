@@ -50,6 +50,7 @@ class FeedCursor(Base):
     feed: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     serial: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[datetime]
+    checked_at: Mapped[datetime | None]  # last feed pass that reached the index's head
 
 
 class Event(Base):

@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('feed', sa.String(length=64), nullable=False),
     sa.Column('serial', sa.BigInteger(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('feed', name=op.f('pk_feed_cursor'))
     )
     op.create_table('incidents',

@@ -1,0 +1,109 @@
+"""The scheduled work of `warden run`, each a plain async function of the Warden.
+
+The leader runs them; each is safe to run again after a crash (the feed from its
+cursor, the outbox from undelivered rows, the recompute because it only adds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select
+
+from bot.critical import recompute
+from bot.feed.client import IndexUnavailable
+from bot.incidents import Status
+from bot.metrics import (
+    EVENTS,
+    FEED_ERRORS,
+    FEED_LAG_SECONDS,
+    FEED_LAG_SERIALS,
+    INCIDENTS_OPEN,
+)
+from bot.notify.outbox import enqueue
+from bot.pipeline import touch_cursor
+from bot.store.models import Event, FeedCursor, Incident, TimelineEntry
+from bot.wiring import Warden
+
+log = structlog.get_logger(__name__)
+
+
+async def feed_pass(warden: Warden, stop: asyncio.Event) -> int:
+    """Catch up with the changelog; the stop request is honoured between batches."""
+    try:
+        result = await warden.feed.sync(stop=stop)
+        last = await warden.feed.feed.last_serial()
+    except IndexUnavailable as exc:
+        FEED_ERRORS.labels("index-unavailable").inc()
+        log.warning("feed.index_unavailable", error=str(exc))
+        return 0
+    for kind, count in result.by_kind.items():
+        EVENTS.labels(kind).inc(count)
+    async with warden.sessions.begin() as session:
+        await touch_cursor(session, warden.pipeline.feed_name, datetime.now(UTC))
+        newest = (await session.execute(select(func.max(Event.at)))).scalar_one_or_none()
+    FEED_LAG_SERIALS.set(max(0, last - (result.cursor or 0)))
+    if newest is not None:
+        FEED_LAG_SECONDS.set(max(0.0, (datetime.now(UTC) - newest).total_seconds()))
+    if result.events:
+        log.info("feed.synced", events=result.events, cursor=result.cursor,
+                 incidents=len(set(result.incidents)))
+    return result.events
+
+
+async def deliver_outbox(warden: Warden) -> int:
+    return await warden.feed.deliver()
+
+
+async def recompute_critical(warden: Warden) -> None:
+    report = await recompute(warden.sessions, warden.settings, warden.pipeline.tracked,
+                             warden.feed.feed)
+    log.info("critical.recomputed", added=len(report.added), backfilled=report.backfilled)
+
+
+async def remind(warden: Warden) -> int:
+    """Announce again the open incidents nobody acknowledged within the delay."""
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(minutes=warden.settings.service.reminder_after_minutes)
+    reminded = 0
+    async with warden.sessions.begin() as session:
+        last_touch = (
+            select(TimelineEntry.incident_id, func.max(TimelineEntry.at).label("at"))
+            .where(TimelineEntry.action.in_(["opened", "reminded", "status"]))
+            .group_by(TimelineEntry.incident_id).subquery()
+        )
+        stale = (await session.execute(
+            select(Incident).join(last_touch, last_touch.c.incident_id == Incident.id)
+            .where(Incident.status == Status.OPEN.value, last_touch.c.at <= cutoff)
+        )).scalars().all()
+        for incident in stale:
+            session.add(TimelineEntry(incident_id=incident.id, at=now, actor="warden",
+                                      action="reminded", detail={}))
+            await enqueue(session, incident, "incident.reminder", now, warden.pipeline.notifiers)
+            reminded += 1
+    return reminded
+
+
+async def count_open(warden: Warden) -> None:
+    """Refresh the open-incident gauge from the store (the truth, shared by replicas)."""
+    async with warden.sessions() as session:
+        rows = (await session.execute(
+            select(Incident.detector, Incident.severity, func.count())
+            .where(Incident.open_key.is_not(None))
+            .group_by(Incident.detector, Incident.severity)
+        )).all()
+    INCIDENTS_OPEN.clear()
+    for detector, severity, count in rows:
+        INCIDENTS_OPEN.labels(detector, severity).set(count)
+
+
+async def feed_age_seconds(warden: Warden) -> float | None:
+    """Seconds since the feed last completed a pass (None: it never has)."""
+    async with warden.sessions() as session:
+        row = await session.get(FeedCursor, warden.pipeline.feed_name)
+    if row is None or row.checked_at is None:
+        return None
+    return (datetime.now(UTC) - row.checked_at).total_seconds()
+

@@ -1,0 +1,34 @@
+"""Prometheus metrics, defined in one place so every part reports under one naming scheme."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS = Counter("warden_events_ingested_total", "Changelog events stored, by kind",
+                 ["kind"], registry=REGISTRY)
+FEED_LAG_SERIALS = Gauge("warden_feed_lag_serials",
+                         "Index last serial minus the stored cursor", registry=REGISTRY)
+FEED_LAG_SECONDS = Gauge("warden_feed_lag_seconds",
+                         "Age of the newest stored event", registry=REGISTRY)
+FEED_ERRORS = Counter("warden_feed_errors_total", "Feed passes that failed", ["reason"],
+                      registry=REGISTRY)
+INCIDENTS_OPENED = Counter("warden_incidents_opened_total", "Incidents opened",
+                           ["detector", "severity"], registry=REGISTRY)
+INCIDENTS_OPEN = Gauge("warden_incidents_open", "Incidents not yet closed",
+                       ["detector", "severity"], registry=REGISTRY)
+PLAYBOOK_RUNS = Counter("warden_playbook_runs_total", "Playbook runs by result",
+                        ["playbook", "result"], registry=REGISTRY)
+DELIVERIES = Counter("warden_notifications_total", "Outbox deliveries",
+                     ["notifier", "result"], registry=REGISTRY)
+SLACK_RETRIES = Counter("warden_slack_retries_total", "Slack Web API calls retried",
+                        ["reason"], registry=REGISTRY)
+SWEEP_PROGRESS = Gauge("warden_sweep_progress_ratio", "Share of the current sweep done",
+                       ["sweep"], registry=REGISTRY)
+DOMAIN_QUERIES = Counter("warden_domain_queries_total", "DNS/RDAP/WHOIS queries",
+                         ["source", "outcome"], registry=REGISTRY)
+LEADER = Gauge("warden_leader", "1 while this process holds the leader lock",
+               registry=REGISTRY)
+JOB_RUNS = Counter("warden_job_runs_total", "Scheduled job runs", ["job", "result"],
+                   registry=REGISTRY)
