@@ -25,6 +25,8 @@ from pydantic_settings import (
     SettingsError,
 )
 from sqlalchemy.engine import make_url
+
+from detectors.typosquat.settings import TyposquatSection
 from sqlalchemy.exc import ArgumentError
 
 __all__ = ["DEFAULT_CONFIG", "SECRET_ENV", "ConfigError", "Settings", "load_settings", "masked"]
@@ -231,6 +233,7 @@ class Settings(BaseSettings):
     access: AccessSection = Field(default_factory=AccessSection)
     log: LogSection = Field(default_factory=LogSection)
     service: ServiceSection = Field(default_factory=ServiceSection)
+    typosquat: TyposquatSection = Field(default_factory=TyposquatSection)
     slack: SlackSection = Field(default_factory=SlackSection)
 
     @classmethod

@@ -21,6 +21,7 @@ from bot.store.migrate import current_revisions, head_revisions, upgrade_async
 from bot.store.models import CriticalMark
 from detectors.base import Detector
 from detectors.critical import CriticalChangeDetector
+from detectors.typosquat.detector import TyposquatDetector
 
 
 class SchemaOutOfDate(Exception):
@@ -46,7 +47,7 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
 
 
 def build_detectors(settings: Settings) -> list[Detector]:
-    return [CriticalChangeDetector()]
+    return [CriticalChangeDetector(), TyposquatDetector.from_settings(settings)]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import config_cmd, critical, db, feed, incidents, ledger, run
+from bot.cli import config_cmd, critical, db, feed, incidents, ledger, run, typosquat
 
 app = typer.Typer(
     name="warden",
@@ -22,4 +22,5 @@ app.add_typer(feed.app, name="feed")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(critical.app, name="critical")
+app.add_typer(typosquat.app, name="typosquat")
 app.add_typer(config_cmd.app, name="config")

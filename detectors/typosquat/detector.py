@@ -1,0 +1,222 @@
+"""The typosquat detector: a new project whose name imitates a protected one.
+
+Runs inside the pipeline's batch transaction, so the common path is pure compute: any
+event but `create` (and the first `new release` of a project never seen) returns at
+once, and a create whose name resembles nothing costs a few dictionary lookups. Only a
+match reads the store: the batch's own changelog rows (uploader, files), the admins'
+allowlist and the maintainers of both projects (a shared maintainer means the owner of
+the original made the look-alike: not a squat).
+
+The protected index is built once per process, lazily (about half a second for 15,000
+names), from the ranked list plus the critical projects recorded in the store; the
+scheduled sweep picks up projects that became critical since.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import select
+
+from bot.events import EventKind, IndexEvent
+from bot.store.models import Event, Project
+from bot.types import Evidence, Finding, Severity
+from detectors.base import Context
+from detectors.typosquat.allowlist import is_allowed
+from detectors.typosquat.names import InvalidName, canonicalize
+from detectors.typosquat.protected import build_analyzer, configured_protected
+from detectors.typosquat.settings import TyposquatSection
+from detectors.typosquat.verdict import Analyzer, Verdict
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = structlog.get_logger(__name__)
+
+PLAYBOOKS = ("quarantine", "yank", "freeze", "false_positive")
+MAX_FOLLOWING = 500  # changelog rows of the batch read for a flagged project's uploads
+MAX_LISTED_FILES = 50
+_JUDGED_LIMIT = 100_000  # names remembered as already judged (first release skip)
+
+
+@dataclass
+class Uploads:
+    """What the batch says about a new project right after its creation."""
+
+    owners: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+class TyposquatDetector:
+    """Raises a `typosquat` incident for a new project imitating a protected name."""
+
+    name = "typosquat"
+
+    def __init__(
+        self, cfg: TyposquatSection | None = None, *, extra_protected: tuple[str, ...] = (),
+        index_url: str = "https://pypi.org", analyzer: Analyzer | None = None,
+    ) -> None:
+        self.cfg = cfg or TyposquatSection()
+        self.extra_protected = extra_protected
+        self.index_url = index_url.rstrip("/")
+        self._analyzer = analyzer
+        self._critical_loaded = False
+        self._judged: set[str] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TyposquatDetector:
+        return cls(
+            settings.typosquat,
+            extra_protected=tuple(settings.critical.projects),
+            index_url=settings.index.url,
+        )
+
+    def warm_up(self) -> None:
+        """Build the index now (at start-up) rather than inside the first batch; raises
+        ProtectedListError if the configured list cannot be read."""
+        _ = self.analyzer
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The protected index, built on first use (once per process)."""
+        if self._analyzer is None:
+            started = time.perf_counter()
+            names = configured_protected(self.cfg, critical=self.extra_protected)
+            self._analyzer = build_analyzer(self.cfg, names)
+            log.info("typosquat.index_built", names=len(self._analyzer.index),
+                     seconds=round(time.perf_counter() - started, 3))
+        return self._analyzer
+
+    async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]:
+        kind = event.kind
+        if not self.cfg.enabled or not (
+            kind is EventKind.CREATE or (kind is EventKind.NEW_RELEASE and self.cfg.first_release)
+        ):
+            return []
+        if not self._critical_loaded:
+            await self.refresh_critical(ctx)
+        candidate = canonicalize(event.project)
+        if kind is EventKind.NEW_RELEASE and candidate in self._judged:
+            return []
+        try:
+            verdict = self.analyzer.check(event.project)
+        except InvalidName:
+            return []  # nothing a name can be compared on
+        if kind is EventKind.CREATE:
+            self._remember(candidate)
+        if not verdict.flagged or verdict.target is None:
+            return []
+        if kind is EventKind.NEW_RELEASE:
+            self._remember(candidate)
+            if await self._seen_before(event, ctx):
+                return []
+        if await is_allowed(ctx.session, verdict.canonical, verdict.target):
+            return []
+        uploads = await self._uploads(event, ctx)
+        if await self._shared_maintainer(ctx, verdict, uploads):
+            return []
+        return [self._finding(event, verdict, uploads)]
+
+    async def sweep(self, ctx: Context) -> list[Finding]:
+        """Scheduled: protect the projects that became critical since the last time."""
+        await self.refresh_critical(ctx)
+        return []
+
+    async def refresh_critical(self, ctx: Context) -> None:
+        if not self.cfg.protect_critical:
+            self._critical_loaded = True
+            return
+        names = (await ctx.session.execute(
+            select(Project.normalized_name).where(Project.critical.is_(True))
+        )).scalars()
+        index = self.analyzer.index
+        for name in names:
+            if name not in index:
+                index.add(name, None)
+        self._critical_loaded = True
+
+    def _remember(self, candidate: str) -> None:
+        if len(self._judged) >= _JUDGED_LIMIT:
+            self._judged.clear()
+        self._judged.add(candidate)
+
+    async def _seen_before(self, event: IndexEvent, ctx: Context) -> bool:
+        """A release of a project the bot already knows (earlier changelog, ledger)."""
+        earlier = (await ctx.session.execute(
+            select(Event.serial).where(Event.project == event.project, Event.serial < event.serial)
+            .limit(1)
+        )).scalar_one_or_none()
+        return earlier is not None or event.project in ctx.ledger.tracked
+
+    async def _uploads(self, event: IndexEvent, ctx: Context) -> Uploads:
+        """Owners, releases and files from the batch's changelog rows after this one (the
+        pipeline stores the whole batch before the detectors run)."""
+        rows = (await ctx.session.execute(
+            select(Event).where(Event.project == event.project, Event.serial >= event.serial)
+            .order_by(Event.serial).limit(MAX_FOLLOWING)
+        )).scalars()
+        found = Uploads(owners=[event.actor] if event.actor else [])
+        for row in rows:
+            if row.kind == EventKind.ROLE_ADD.value and row.user and row.user not in found.owners:
+                found.owners.append(row.user)
+            elif row.kind == EventKind.NEW_RELEASE.value and row.version:
+                found.versions.append(row.version)
+            elif row.kind == EventKind.ADD_FILE.value and row.filename:
+                found.files.append(row.filename)
+        return found
+
+    async def _shared_maintainer(self, ctx: Context, verdict: Verdict, uploads: Uploads) -> bool:
+        """Does someone maintaining the target also own the look-alike?"""
+        assert verdict.target is not None
+        target_people = {
+            account.username for role, account in await ctx.ledger.roles(verdict.target)
+            if role.removed_at is None
+        }
+        if not target_people:
+            return False
+        owners = set(uploads.owners) | {
+            account.username for role, account in await ctx.ledger.roles(verdict.canonical)
+            if role.removed_at is None
+        }
+        return bool(owners & target_people)
+
+    def _finding(self, event: IndexEvent, verdict: Verdict, uploads: Uploads) -> Finding:
+        target = verdict.target
+        rank = f"rank {verdict.target_rank}" if verdict.target_rank else "critical"
+        evidence = [
+            Evidence(
+                summary=verdict.explanation or "",
+                serial=event.serial, at=event.at.isoformat(),
+                url=f"{self.index_url}/project/{event.project}/",
+                data={"candidate": verdict.canonical, "target": target,
+                      "technique": verdict.technique, "score": verdict.score,
+                      "target_rank": verdict.target_rank,
+                      "target_url": f"{self.index_url}/project/{target}/"},
+            ),
+            Evidence(summary=f"changelog #{event.serial}: {event.raw}", serial=event.serial,
+                     at=event.at.isoformat()),
+            Evidence(
+                summary=(f"uploaded by {', '.join(uploads.owners)}" if uploads.owners
+                         else "uploader not in the changelog batch"),
+                serial=event.serial, data={"uploaders": uploads.owners},
+            ),
+        ]
+        if uploads.versions or uploads.files:
+            evidence.append(Evidence(
+                summary=(f"{len(uploads.files)} file(s) in release(s) "
+                         f"{', '.join(uploads.versions) or 'unknown'}"),
+                serial=event.serial,
+                data={"versions": uploads.versions, "files": uploads.files[:MAX_LISTED_FILES]},
+            ))
+        severity = Severity.HIGH if verdict.score >= self.cfg.high_threshold else Severity.WARNING
+        return Finding(
+            detector=self.name, kind="typosquat", subject=f"project:{verdict.canonical}",
+            severity=severity,
+            summary=(f"Possible typosquat of {target} ({rank}): {verdict.explanation} "
+                     f"[{verdict.technique}, score {verdict.score}]"),
+            evidence=tuple(evidence), playbooks=PLAYBOOKS,
+        )

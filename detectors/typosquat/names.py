@@ -1,0 +1,113 @@
+"""Project-name parsing for the typosquat detector: validation, PEP 503, confusable skeleton.
+
+A name is checked exactly once, at the edge (CLI argument, names file, changelog event);
+everything after works on the canonical form. Unicode look-alikes (Cyrillic `а`, Greek
+`ο`, fullwidth letters...) are folded to ASCII first, so `reqυests` can be reported as a
+homoglyph of `requests` instead of being rejected; characters with no ASCII look-alike
+make the name invalid, as they would on PyPI.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.events import MAX_NAME_LENGTH
+from detectors.typosquat.keyboard import (
+    MULTI_HOMOGLYPHS,
+    SKELETON_TABLE,
+    UNICODE_CONFUSABLES,
+)
+
+# PyPI's rule (warehouse forklift, packaging.utils): ASCII letters, digits, `.`, `_`, `-`;
+# starts and ends with a letter or digit.
+_VALID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+class InvalidName(ValueError):
+    """A string that cannot be a project name; str(err) says why, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A validated project name."""
+
+    raw: str  # as given, surrounding whitespace removed
+    ascii: str  # raw with Unicode look-alikes folded to ASCII (== raw for ASCII input)
+    canonical: str  # PEP 503 form of `ascii`
+    folded: tuple[tuple[str, str], ...] = ()  # (original character, ASCII look-alike) pairs
+
+
+def canonicalize(name: str) -> str:
+    """PEP 503: runs of `-`, `_`, `.` become `-`, lower case (same as bot.names)."""
+    if "_" in name or "." in name or "--" in name:
+        return _SEPARATORS.sub("-", name).lower()
+    return name.lower()  # the common case, without the regex
+
+
+def _describe(char: str) -> str:
+    return f"{char!r} (U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')})"
+
+
+def _fold(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Map every non-ASCII character to an ASCII look-alike, or raise InvalidName."""
+    out: list[str] = []
+    folded: list[tuple[str, str]] = []
+    for char in text:
+        if char.isascii():
+            out.append(char)
+            continue
+        ascii_char = UNICODE_CONFUSABLES.get(char)
+        if ascii_char is None:
+            # NFKD splits compatibility forms (fullwidth `ｒ`, ligatures) and accents
+            # (`é` = `e` + combining mark); only the ASCII remainder is kept.
+            decomposed = unicodedata.normalize("NFKD", char)
+            base = "".join(c for c in decomposed if not unicodedata.combining(c))
+            if base and base.isascii() and base.isprintable():
+                ascii_char = base
+        if ascii_char is None:
+            raise InvalidName(
+                f"not a valid project name: {_describe(char)} has no ASCII look-alike"
+            )
+        out.append(ascii_char)
+        folded.append((char, ascii_char))
+    return "".join(out), tuple(folded)
+
+
+def parse_name(raw: str) -> Name:
+    """Validate `raw` as a project name and compute its forms; raises InvalidName."""
+    text = raw.strip()
+    if not text:
+        raise InvalidName("empty project name")
+    if len(text) > MAX_NAME_LENGTH:
+        raise InvalidName(
+            f"project name too long: {len(text)} characters (at most {MAX_NAME_LENGTH})"
+        )
+    folded: tuple[tuple[str, str], ...] = ()
+    ascii_text = text
+    if not text.isascii():
+        ascii_text, folded = _fold(text)
+    if not _VALID.fullmatch(ascii_text):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise InvalidName(
+            f"not a valid project name: {shown!r} (use ASCII letters, digits, '.', '_' and "
+            "'-', starting and ending with a letter or digit)"
+        )
+    return Name(text, ascii_text, canonicalize(ascii_text), folded)
+
+
+def squash(canonical: str) -> str:
+    """The canonical name without separators: `python-dateutil` -> `pythondateutil`."""
+    return canonical.replace("-", "")
+
+
+def skeleton(canonical: str) -> str:
+    """What the name looks like: look-alikes collapsed (`rn`->`m`, `0`->`o`, `1`/`i`->`l`),
+    separators removed. Two names with one skeleton are hard to tell apart on screen."""
+    text = canonical.replace("-", "")
+    for seq, glyph in MULTI_HOMOGLYPHS:
+        if seq in text:
+            text = text.replace(seq, glyph)
+    return text.translate(SKELETON_TABLE)

@@ -1,0 +1,219 @@
+"""Scoring and noise control: from raw matches to one verdict per name.
+
+A match counts only when the imitated name is long enough for the technique to mean
+something (a one-letter change to a four-letter name is mostly another word) or, for
+the weaker techniques, popular enough to be worth squatting; when the candidate is not
+itself an established project (its own rank is not `established_rank_ratio` times
+further down than the target's); and when the pair is not allowlisted. Its score is the
+technique's strength, nudged by the target's popularity; the verdict is the
+best-scoring match, flagged at `threshold` or above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from detectors.typosquat.finder import Match, find
+from detectors.typosquat.index import ProtectedIndex
+from detectors.typosquat.keyboard import bit_flip
+from detectors.typosquat.names import Name, canonicalize, parse_name
+from detectors.typosquat.settings import TyposquatSection
+from detectors.typosquat.techniques import GENERIC_EDITS, STRONG_SLIPS, Technique
+
+T = Technique
+BASE_SCORE: dict[Technique, float] = {
+    T.HOMOGLYPH: 0.95, T.TRANSPOSITION: 0.9, T.REPETITION: 0.9, T.SEPARATOR: 0.9,
+    T.OMISSION: 0.85, T.ADJACENT_KEY: 0.85, T.NEIGHBOUR_INSERTION: 0.85, T.WORD_REORDER: 0.85,
+    T.VOWEL: 0.8, T.AFFIX: 0.8, T.BIT_FLIP: 0.75, T.VERSION_SUFFIX: 0.75,
+    T.COMBOSQUAT: 0.7, T.TWO_TYPOS: 0.7, T.SUBSTITUTION: 0.7, T.INSERTION: 0.7,
+}
+_SLIPS = frozenset({
+    T.OMISSION, T.REPETITION, T.TRANSPOSITION, T.ADJACENT_KEY, T.NEIGHBOUR_INSERTION,
+    T.HOMOGLYPH, T.BIT_FLIP, T.VOWEL, T.TWO_TYPOS,
+})
+MIN_NAME_TARGET = 5  # shortest target for the name-shape techniques (separator, affix...)
+VOWEL_MIN_LENGTH = 7
+GENERIC_MIN_LENGTH = 7  # a change of any kind counts on names at least this long
+
+
+def popularity_bonus(rank: int | None) -> float:
+    """Popular names are what squatters aim at; obscure ones collide by chance."""
+    if rank is None:
+        return 0.0
+    if rank <= 100:
+        return 0.05
+    if rank <= 1000:
+        return 0.02
+    return 0.0 if rank <= 5000 else -0.03
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the detector says about one name."""
+
+    name: str  # as given
+    canonical: str
+    flagged: bool
+    target: str | None = None
+    technique: str | None = None
+    score: float = 0.0
+    explanation: str | None = None  # one line: "`reqeusts` is `requests` with `ue` transposed"
+    target_rank: int | None = None
+    note: str | None = None  # why a name is not flagged, when it resembles something
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "target": self.target, "technique": self.technique,
+                "score": self.score}
+
+
+def parse_allowlist(items: Iterable[str]) -> set[tuple[str, str]]:
+    """"candidate:target" strings as canonical pairs ("*" for any target)."""
+    pairs = set()
+    for item in items:
+        candidate, _, target = item.partition(":")
+        target = target.strip()
+        pairs.add((canonicalize(candidate.strip()), "*" if target == "*" else canonicalize(target)))
+    return pairs
+
+
+class Analyzer:
+    """Checks names against one ProtectedIndex under one policy; pure compute."""
+
+    def __init__(
+        self, index: ProtectedIndex, *, threshold: float = 0.6, min_target_length: int = 5,
+        short_name_top: int = 5000, any_slip_top: int = 200,
+        established_rank_ratio: float = 100.0, allowlist: Iterable[str] = (),
+    ) -> None:
+        self.index = index
+        self.threshold = threshold
+        self.min_target_length = min_target_length
+        self.short_name_top = short_name_top
+        self.any_slip_top = any_slip_top
+        self.established_rank_ratio = established_rank_ratio
+        self.allowlist = parse_allowlist(allowlist)
+
+    @classmethod
+    def from_settings(cls, cfg: TyposquatSection, index: ProtectedIndex) -> Analyzer:
+        return cls(
+            index, threshold=cfg.threshold, min_target_length=cfg.min_target_length,
+            short_name_top=cfg.short_name_top, any_slip_top=cfg.any_slip_top,
+            established_rank_ratio=cfg.established_rank_ratio,
+            allowlist=cfg.allowlist,
+        )
+
+    def allowed(self, candidate: str, target: str) -> bool:
+        return (candidate, target) in self.allowlist or (candidate, "*") in self.allowlist
+
+    def _counts(self, match: Match, target: str) -> bool:
+        """Is the target long (or popular) enough for this technique to mean something?"""
+        first = match.techniques[0]
+        entry = self.index.entries[match.target]
+        rank = entry.rank
+        if first in GENERIC_EDITS or first is T.TWO_TYPOS:
+            generic = sum(e.technique in GENERIC_EDITS for e in match.edits)
+            if not generic:
+                return True
+            # Any change at all, once, on the most squatted names, keeping the first
+            # character (squats keep it; unrelated names often differ right there).
+            return (generic == 1 and self._squatted(rank) and len(target) >= GENERIC_MIN_LENGTH
+                    and all(e.at > 0 for e in match.edits))
+        if first is T.VOWEL and match.edits:
+            edit = match.edits[0]
+            # A spelling slip (`colourama`, `telegrem`) more than a keyboard one: frequent
+            # among short names by chance, so it needs a long or a popular target, and
+            # the name's first letter kept...
+            long_enough = len(target) >= VOWEL_MIN_LENGTH or (
+                len(target) == VOWEL_MIN_LENGTH - 1 and self.index.popular(match.target))
+            if edit.at > 0 and long_enough:
+                return True
+            # ... unless the two vowels are also one bit apart (a/e, e/u, i/a...).
+            return (len(edit.old) == len(edit.new) == 1 and bit_flip(edit.old, edit.new)
+                    and self._weak_slip_counts(target, rank))
+        if first in STRONG_SLIPS:
+            return len(target) >= 4
+        if first in _SLIPS:
+            return self._weak_slip_counts(target, rank)
+        length = len(target.replace("-", ""))
+        return length >= MIN_NAME_TARGET or (
+            first is T.COMBOSQUAT and length == MIN_NAME_TARGET - 1 and self._squatted(rank)
+        )
+
+    def _squatted(self, rank: int | None) -> bool:
+        """Among the few names squatted with any change at all (`requeszs`, `flasq`)."""
+        return rank is not None and rank <= self.any_slip_top
+
+    def _weak_slip_counts(self, target: str, rank: int | None) -> bool:
+        if len(target) < self.min_target_length:
+            return False
+        # One weak slip on a short, obscure name is mostly a coincidence.
+        short = len(target) <= self.min_target_length
+        return not (short and rank is not None and rank > self.short_name_top)
+
+    def score(self, match: Match) -> float:
+        base = min(BASE_SCORE[t] for t in match.techniques)
+        if len(match.techniques) > 1:
+            base -= 0.05
+        rank = self.index.entries[match.target].rank
+        return round(min(1.0, max(0.0, base + popularity_bonus(rank))), 2)
+
+    def check(self, raw: str) -> Verdict:
+        """The verdict for one name as given; raises InvalidName for a non-name."""
+        return self.check_name(parse_name(raw))
+
+    def check_name(self, name: Name) -> Verdict:
+        index = self.index
+        own = index.get(name.canonical)
+        if name.folded:
+            matches = self._unicode(name, own is not None)
+            own = None  # a Unicode look-alike of a protected name is not that name
+        else:
+            matches = find(index, name.canonical, name.ascii)
+        note = None
+        best: tuple[float, int, Match] | None = None
+        for match in matches:
+            entry = index.entries[match.target]
+            if not self._counts(match, entry.name):
+                continue
+            if own is not None and not self._far_less_established(own.rank, entry.rank):
+                note = note or f"`{name.canonical}` is itself protected (rank {own.rank})"
+                continue
+            if self.allowed(name.canonical, entry.name):
+                note = f"allowlisted as a known legitimate pair with `{entry.name}`"
+                continue
+            key = (self.score(match), -(entry.rank or 10**9), match)
+            if best is None or key[:2] > best[:2]:
+                best = key
+        if best is None:
+            if own is not None and note is None:
+                note = f"`{name.canonical}` is itself protected" + (
+                    f" (rank {own.rank})" if own.rank is not None else ""
+                )
+            return Verdict(name.raw, name.canonical, False, note=note)
+        score, _, match = best
+        entry = index.entries[match.target]
+        flagged = score >= self.threshold
+        return Verdict(
+            name.raw, name.canonical, flagged, entry.name, match.technique, score,
+            f"`{name.raw}` {match.phrase}", entry.rank,
+            None if flagged else f"score {score} is below the threshold {self.threshold}",
+        )
+
+    def _far_less_established(self, own_rank: int | None, target_rank: int | None) -> bool:
+        if own_rank is None or target_rank is None:
+            return False
+        return own_rank >= target_rank * self.established_rank_ratio
+
+    def _unicode(self, name: Name, exact: bool) -> list[Match]:
+        shown = ", ".join(
+            f"`{ascii_char}` by `{char}` (U+{ord(char):04X})" for char, ascii_char in name.folded
+        )
+        if exact:
+            target = self.index.exact[name.canonical]
+            return [Match(target, (T.HOMOGLYPH,),
+                          f"is `{name.canonical}` with Unicode look-alikes: {shown}")]
+        return [
+            Match(m.target, (*m.techniques, T.HOMOGLYPH) if T.HOMOGLYPH not in m.techniques
+                  else m.techniques, f"{m.phrase}, and Unicode look-alikes: {shown}", m.edits)
+            for m in find(self.index, name.canonical)
+        ]

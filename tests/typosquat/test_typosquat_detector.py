@@ -1,0 +1,197 @@
+"""The event-driven detector inside the pipeline, on SQLite and PostgreSQL: pure compute
+for ordinary events, incidents for look-alike creations, and the exemptions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import load_settings
+from bot.critical import NotAuthorized
+from bot.events import IndexEvent, parse_action
+from bot.ledger import Ledger, TrackedProjects
+from bot.pipeline import Pipeline
+from bot.store.db import create_engine, session_factory
+from bot.store.models import AuditEntry, Incident, Project
+from bot.store.typosquat_models import TyposquatAllow
+from detectors.base import Context
+from detectors.typosquat.allowlist import add_false_positive, is_allowed, require_admin
+from detectors.typosquat.detector import TyposquatDetector
+from detectors.typosquat.index import ProtectedIndex
+from detectors.typosquat.names import InvalidName
+from detectors.typosquat.settings import TyposquatSection
+from detectors.typosquat.verdict import Analyzer
+
+T0 = datetime(2024, 3, 27, 12, tzinfo=UTC)
+
+
+def ev(serial: int, project: str, action: str, version: str | None = None) -> IndexEvent:
+    return parse_action(serial, T0 + timedelta(seconds=serial), project, version, action)
+
+
+def detector(small_index: ProtectedIndex, **cfg: Any) -> TyposquatDetector:
+    section = TyposquatSection(allowlist=[], **cfg)
+    return TyposquatDetector(section, analyzer=Analyzer.from_settings(section, small_index))
+
+
+class Untouchable:
+    """A session or ledger that fails the test if the detector uses it at all."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the store was used ({name}) for an event that needs no I/O")
+
+
+def untouchable_context() -> Context:
+    return Context(session=cast(AsyncSession, Untouchable()), ledger=cast(Ledger, Untouchable()),
+                   settings=load_settings(), now=T0)
+
+
+@pytest.mark.parametrize("action", ["add 3.12 file reqeusts-1.0.tar.gz", "remove project",
+                                    "add Owner mallory", "yank release"])
+async def test_other_events_return_at_once(small_index: ProtectedIndex, action: str) -> None:
+    found = await detector(small_index).on_event(ev(1, "reqeusts", action, "1.0"),
+                                                 untouchable_context())
+    assert found == []
+
+
+async def test_a_create_resembling_nothing_is_pure_compute(small_index: ProtectedIndex) -> None:
+    d = detector(small_index, protect_critical=False)
+    ctx = untouchable_context()
+    assert await d.on_event(ev(1, "totally-unrelated", "create"), ctx) == []
+    assert await d.on_event(ev(2, "requests", "create"), ctx) == []  # a protected name itself
+
+
+@pytest.fixture
+async def sessions(store_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(store_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def pipeline(sessions: async_sessionmaker[AsyncSession], d: TyposquatDetector,
+             tracked: TrackedProjects | None = None) -> Pipeline:
+    settings = load_settings(notify={"console": False})
+    return Pipeline(sessions, settings, [d], tracked or TrackedProjects(), [])
+
+
+async def typosquat_incidents(sessions: async_sessionmaker[AsyncSession]) -> list[Incident]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Incident).where(Incident.detector == "typosquat").order_by(Incident.id)
+        )
+        return list(rows.scalars())
+
+
+async def test_create_raises_one_explained_incident(
+    sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
+) -> None:
+    await pipeline(sessions, detector(fresh_index)).commit_batch([
+        ev(10, "reqeusts", "create"), ev(11, "reqeusts", "add Owner mallory"),
+        ev(12, "reqeusts", "new release", "2.31.0"),
+        ev(13, "reqeusts", "add source file reqeusts-2.31.0.tar.gz", "2.31.0"),
+        ev(14, "reqeusts", "add py3 file reqeusts-2.31.0-py3-none-any.whl", "2.31.0"),
+        ev(15, "some-new-thing", "create"),
+    ])
+    [incident] = await typosquat_incidents(sessions)
+    assert (incident.kind, incident.subject, incident.severity) == (
+        "typosquat", "project:reqeusts", "high")
+    assert "`reqeusts` is `requests` with `ue` transposed" in incident.summary
+    explained, changelog, uploader, files = incident.evidence
+    assert explained["summary"] == "`reqeusts` is `requests` with `ue` transposed"
+    assert explained["data"] | {"score": 0} == {
+        "candidate": "reqeusts", "target": "requests", "technique": "transposition", "score": 0,
+        "target_rank": 1, "target_url": "https://pypi.org/project/requests/"}
+    assert changelog["serial"] == 10 and uploader["data"]["uploaders"] == ["mallory"]
+    assert files["data"]["versions"] == ["2.31.0"] and len(files["data"]["files"]) == 2
+    assert set(incident.playbooks) == {"quarantine", "yank", "freeze", "false_positive"}
+
+
+async def test_first_release_of_a_never_seen_project_only(
+    sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
+) -> None:
+    pipe = pipeline(sessions, detector(fresh_index))
+    await pipe.commit_batch([ev(20, "colourama", "new release", "0.4.6")])  # created earlier
+    await pipe.commit_batch([ev(21, "colourama", "new release", "0.4.7")])
+    await pipe.commit_batch([ev(22, "jeIlyfish", "create"),
+                             ev(23, "jeIlyfish", "new release", "1")])
+    fresh = pipeline(sessions, detector(fresh_index))  # another process: memory is empty
+    await fresh.commit_batch([ev(24, "jeIlyfish", "new release", "2")])
+    incidents = await typosquat_incidents(sessions)
+    assert [(i.subject, i.occurrences) for i in incidents] == [
+        ("project:colourama", 1), ("project:jeilyfish", 1)]
+
+
+async def test_false_positive_is_stored_audited_and_respected(
+    sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
+) -> None:
+    async with sessions.begin() as session:
+        await add_false_positive(session, "Requests-Lite", "requests", "alice", "our own fork")
+        await add_false_positive(session, "requests_lite", "Requests", "bob", "said twice")
+        with pytest.raises(InvalidName):
+            await add_false_positive(session, "not a name", "requests", "alice", "x")
+        with pytest.raises(ValueError, match="reason"):
+            await add_false_positive(session, "reqeusts", "requests", "alice", " ")
+    async with sessions() as session:
+        [row] = (await session.execute(select(TyposquatAllow))).scalars()
+        assert (row.candidate, row.target, row.actor, row.reason) == (
+            "requests-lite", "requests", "alice", "our own fork")
+        audits = list((await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars())
+        assert [(a.actor, a.action, a.target, a.outcome, a.detail["created"]) for a in audits] == [
+            ("alice", "typosquat.false_positive", "project:requests-lite", "done", True),
+            ("bob", "typosquat.false_positive", "project:requests-lite", "done", False)]
+        assert await is_allowed(session, "requests-lite", "requests")
+        assert not await is_allowed(session, "requests-lite", "flask")
+    await pipeline(sessions, detector(fresh_index)).commit_batch([
+        ev(30, "requests-lite", "create"), ev(31, "requests-ssl", "create")])
+    assert [i.subject for i in await typosquat_incidents(sessions)] == [
+        "project:requests-ssl"]
+
+
+async def test_only_admins_may_allowlist_and_refusals_are_audited(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await require_admin(sessions, ["alice"], "alice", "reqeusts", "ok")
+    with pytest.raises(NotAuthorized):
+        await require_admin(sessions, ["alice"], "mallory", "reqeusts", "let me")
+    async with sessions() as session:
+        [audit] = (await session.execute(select(AuditEntry))).scalars()
+        assert (audit.actor, audit.outcome, audit.target) == (
+            "mallory", "refused", "project:reqeusts")
+
+
+async def test_a_maintainer_of_the_target_may_create_look_alikes(
+    sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
+) -> None:
+    tracked = TrackedProjects()
+    async with sessions.begin() as session:
+        ledger = Ledger(session, tracked)
+        await ledger.track("requests", T0)
+        await ledger.apply_event(ev(1, "requests", "add Owner kennethreitz"))
+    await pipeline(sessions, detector(fresh_index), tracked).commit_batch([
+        ev(40, "requests-py", "create"), ev(41, "requests-py", "add Owner kennethreitz"),
+        ev(42, "requests-dev", "create"), ev(43, "requests-dev", "add Owner mallory"),
+    ])
+    assert [i.subject for i in await typosquat_incidents(sessions)] == ["project:requests-dev"]
+
+
+async def test_critical_projects_in_the_store_are_protected(
+    sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
+) -> None:
+    async with sessions.begin() as session:
+        session.add(Project(name="internal-billing", normalized_name="internal-billing",
+                            critical=True, releases=[]))
+    d = TyposquatDetector(
+        TyposquatSection(allowlist=[]),
+        analyzer=Analyzer.from_settings(TyposquatSection(), ProtectedIndex.build([("flask", 1)])),
+    )
+    await pipeline(sessions, d).commit_batch([ev(50, "internal-biling", "create")])
+    [incident] = await typosquat_incidents(sessions)
+    assert "`internal-biling` is `internal-billing` with `l` omitted" in incident.summary
+    async with sessions() as session:
+        count = await session.execute(select(func.count()).select_from(Incident))
+        assert count.scalar_one() == 1
