@@ -25,14 +25,21 @@ from pydantic_settings import (
     SettingsError,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from detectors.typosquat.settings import TyposquatSection
-from sqlalchemy.exc import ArgumentError
+from playbooks.settings import PlaybooksSection, StorageSection
 
 __all__ = ["DEFAULT_CONFIG", "SECRET_ENV", "ConfigError", "Settings", "load_settings", "masked"]
 
 DEFAULT_CONFIG = Path("config/warden.toml")
 SECRET_ENV = {n: f"SLACK_{n.upper()}" for n in ("bot_token", "signing_secret", "app_token")}
+# Secrets that may never sit in the TOML file, with the variable they come from instead.
+FILE_FORBIDDEN = {
+    **{("slack", name): var for name, var in SECRET_ENV.items()},
+    ("playbooks", "devpi_password"): "WARDEN_PLAYBOOKS_DEVPI_PASSWORD",
+    ("storage", "s3_secret_access_key"): "WARDEN_STORAGE_S3_SECRET_ACCESS_KEY",
+}
 STORE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 MASK = "****"
 
@@ -234,6 +241,8 @@ class Settings(BaseSettings):
     log: LogSection = Field(default_factory=LogSection)
     service: ServiceSection = Field(default_factory=ServiceSection)
     typosquat: TyposquatSection = Field(default_factory=TyposquatSection)
+    playbooks: PlaybooksSection = Field(default_factory=PlaybooksSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
     slack: SlackSection = Field(default_factory=SlackSection)
 
     @classmethod
@@ -262,15 +271,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: not UTF-8 text ({exc.reason})") from exc
-    slack = data.get("slack")
-    if isinstance(slack, dict):
-        refused = [
-            f"slack.{name}: secrets come only from the environment ({var}), not from {path}"
-            for name, var in SECRET_ENV.items()
-            if name in slack
-        ]
-        if refused:
-            raise ConfigError("\n".join(refused))
+    refused = [
+        f"{section}.{name}: secrets come only from the environment ({var}), not from {path}"
+        for (section, name), var in FILE_FORBIDDEN.items()
+        if isinstance(data.get(section), dict) and name in data[section]
+    ]
+    if refused:
+        raise ConfigError("\n".join(refused))
     return data
 
 
@@ -320,4 +327,8 @@ def masked(settings: Settings) -> dict[str, Any]:
     for name in SECRET_ENV:
         data["slack"][name] = MASK if getattr(settings.slack, name) is not None else None
     data["store"]["url"] = _mask_url(settings.store.url)
+    if settings.playbooks.warehouse_url:
+        data["playbooks"]["warehouse_url"] = _mask_url(settings.playbooks.warehouse_url)
+    for section, name in (("playbooks", "devpi_password"), ("storage", "s3_secret_access_key")):
+        data[section][name] = MASK if getattr(getattr(settings, section), name) else None
     return data

@@ -176,8 +176,16 @@ class Ledger:
             for release in project.releases:
                 _remove_release(release, at)
         elif kind is EventKind.NEW_RELEASE and event.version:
-            if not any(r.version == event.version for r in project.releases):
+            known = [r for r in project.releases if r.version == event.version]
+            for release in known:  # re-created (a restore): present again
+                release.removed_at = None
+            if not known:
                 project.releases.append(Release(version=event.version, created_at=at, files=[]))
+        elif kind is EventKind.ADD_FILE:
+            for release in project.releases:
+                for file in release.files:
+                    if file.filename == event.filename:
+                        file.removed_at = None
         elif kind is EventKind.REMOVE_RELEASE:
             for release in project.releases:
                 if release.version == event.version:

@@ -195,3 +195,12 @@ def test_reference_file_documents_every_option() -> None:
             assert f"Env: {SECRET_ENV.get(key) or f'WARDEN_{section}_{key}'.upper()}" in text
             if field.default is not None:  # TOML has no "unset": those stay as comments
                 assert key in data[section], f"{section}.{key} missing from {REFERENCE}"
+
+
+def test_playbook_and_storage_secrets_refused_in_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text('[playbooks]\ndevpi_password = "x"\n[storage]\ns3_secret_access_key = "y"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert "playbooks.devpi_password" in str(err.value)
+    assert "WARDEN_STORAGE_S3_SECRET_ACCESS_KEY" in str(err.value)

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import config_cmd, critical, db, feed, incidents, ledger, run, typosquat
+from bot.cli import (
+    config_cmd,
+    critical,
+    db,
+    feed,
+    incidents,
+    ledger,
+    playbooks,
+    respond,
+    run,
+    typosquat,
+)
 
 app = typer.Typer(
     name="warden",
@@ -23,4 +34,6 @@ app.add_typer(incidents.app, name="incidents")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(critical.app, name="critical")
 app.add_typer(typosquat.app, name="typosquat")
+app.add_typer(playbooks.app, name="playbook")
+respond.register(app)
 app.add_typer(config_cmd.app, name="config")

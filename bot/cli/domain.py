@@ -147,7 +147,7 @@ def sweep(
                 bar.update(tasks[stage], completed=done, total=max(total, done))
 
             detector = DomainDetector(cfg, sessions=warden.sessions, progress=progress,
-                                      only=names, critical_only=critical_only)
+                                      only=names, critical_only=critical_only, force=True)
             pipeline = Pipeline(warden.sessions, settings, [detector], warden.pipeline.tracked,
                                 warden.pipeline.notifiers)
             incidents = await pipeline.sweep()

@@ -1,0 +1,224 @@
+"""`warden playbook`: list, show, approve, reject, cancel, run and resume playbook runs.
+
+Also the plumbing the response commands (bot/cli/respond.py) share: opening the
+actions layer, the progress bar, and printing a run.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.actions import ActionError, Actions, RunView
+from bot.cli.common import ConfigOption, JsonOption, err, fail, out, run_async, settings_from
+from bot.config import Settings
+from bot.store.playbook_models import RunStatus
+from bot.wiring import Warden, build_notifiers
+from playbooks.runner import Progress as ProgressFn
+from playbooks.settings import sections
+from playbooks.wiring import BackendConfigError, open_backends
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Playbook runs: list, show, approve, run, resume.", no_args_is_help=True)
+
+ActorOption = Annotated[str, typer.Option(
+    "--actor", help="Admin acting (must be in access.admins). Default: your login name.")]
+RunIdArg = Annotated[int, typer.Argument(help="Playbook run number.")]
+NoteOption = Annotated[str | None, typer.Option("--note", help="Note for the audit log.")]
+
+
+def default_actor() -> str:
+    return getpass.getuser()
+
+
+async def with_actions(settings: Settings, config: Path | None,
+                       work: Callable[[Actions], Awaitable[T]]) -> T:
+    """Open the store, the index backend and the storage; run ``work``; close them."""
+    playbooks_cfg, storage_cfg = sections(settings)
+    warden = await Warden.open(settings)
+    try:
+        try:
+            backends = await open_backends(playbooks_cfg, storage_cfg)
+        except BackendConfigError as exc:
+            raise fail(str(exc)) from None
+        try:
+            actions = Actions(warden.sessions, backends, playbooks_cfg, settings.access.admins,
+                              notifiers=list(build_notifiers(settings)))
+            try:
+                return await work(actions)
+            except ActionError as exc:
+                raise fail(str(exc), code=1) from None
+        finally:
+            await backends.close()
+    finally:
+        await warden.close()
+
+
+def run_with_progress(as_json: bool, work: Callable[[ProgressFn | None], Awaitable[T]]
+                      ) -> Awaitable[T]:
+    """Give ``work`` a progress callback drawing a bar on stderr (none in JSON mode)."""
+    if as_json:
+        return work(None)
+
+    async def with_bar() -> T:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("applying", total=None)
+
+            def update(done: int, total: int, summary: str) -> None:
+                bar.update(task, completed=done, total=total, description=summary[:60])
+
+            return await work(update)
+
+    return with_bar()
+
+
+def print_run(run: RunView, as_json: bool, *, steps: bool = False) -> None:
+    if as_json:
+        out.print_json(json.dumps(run.as_dict()))
+        return
+    approvals = ", ".join(f"{a} ({d})" for a, d, _ in run.approvals) or "-"
+    out.print(f"[bold]run #{run.id}[/] {run.playbook} {run.subject}: [bold]{run.status}[/] "
+              f"({run.steps_done}/{len(run.steps)} steps; requested by {run.requested_by}; "
+              f"approvals: {approvals})")
+    if steps or run.status in (RunStatus.AWAITING_APPROVAL, RunStatus.READY):
+        out.print(run.plan.text(), markup=False)
+    if steps:
+        for s in run.steps:
+            changed = {True: "changed", False: "no change", None: ""}[s.changed]
+            out.print(f"  [{s.state:>7}] {s.summary} {changed}"
+                      + (f" error: {s.error}" if s.error else ""), markup=False)
+    if run.verification is not None:
+        for check in run.verification.get("checks", []):
+            if not check["ok"]:
+                out.print(f"  verify FAILED: {check['what']}: {check['detail']}", markup=False)
+    if run.error:
+        out.print(f"[red]error:[/] {run.error}", markup=True)
+    if run.status == RunStatus.AWAITING_APPROVAL:
+        out.print(f"awaits approval by a second admin: warden playbook approve {run.id}")
+
+
+def exit_for(run: RunView) -> None:
+    """Exit 1 when the run failed (a step or the verification)."""
+    if run.status == RunStatus.FAILED:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(
+    config: ConfigOption = None,
+    status: Annotated[list[str] | None, typer.Option(
+        "--status", "-s", help="Only these statuses (repeatable).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List playbook runs, newest first."""
+    settings = settings_from(config)
+    runs = run_async(lambda: with_actions(settings, config,
+                                          lambda a: a.list_runs(status or (), limit)))
+    if as_json:
+        out.print_json(json.dumps([r.as_dict() for r in runs]))
+        return
+    if not runs:
+        out.print("no playbook runs")
+    for r in runs:
+        out.print(f"#{r.id:<5} {r.status:<18} {r.playbook:<18} {r.subject}  "
+                  f"{r.steps_done}/{len(r.steps)} steps  by {r.requested_by}", markup=False)
+
+
+@app.command("show")
+def show(run_id: RunIdArg, config: ConfigOption = None, as_json: JsonOption = False,
+         with_audit: Annotated[bool, typer.Option("--audit", help="Include the audit log.")]
+         = False) -> None:
+    """Show one run: its plan, steps, approvals, verification (and audit log)."""
+    settings = settings_from(config)
+
+    async def work(actions: Actions) -> tuple[RunView, list[dict[str, Any]]]:
+        run = await actions.show(run_id)
+        return run, (await actions.audit_trail(run_id) if with_audit else [])
+
+    run, trail = run_async(lambda: with_actions(settings, config, work))
+    if as_json:
+        out.print_json(json.dumps({**run.as_dict(), "audit": trail}))
+        return
+    print_run(run, False, steps=True)
+    for e in trail:
+        out.print(f"  {e['at']} {e['actor']} {e['action']} {e['outcome']}", markup=False)
+
+
+def _decide(verb: str, run_id: int, actor: str, note: str | None, config: Path | None,
+            as_json: bool, then_run: bool) -> None:
+    settings = settings_from(config)
+
+    async def work(actions: Actions) -> RunView:
+        decide = actions.approve if verb == "approve" else actions.reject
+        run = await decide(run_id, actor, note)
+        if then_run and run.status == RunStatus.READY:
+            return await run_with_progress(
+                as_json, lambda progress: actions.run(run_id, actor, progress))
+        return run
+
+    run = run_async(lambda: with_actions(settings, config, work))
+    print_run(run, as_json)
+    exit_for(run)
+
+
+@app.command("approve")
+def approve(run_id: RunIdArg, actor: ActorOption = "", note: NoteOption = None,
+            then_run: Annotated[bool, typer.Option(
+                "--run/--no-run", help="Run it right after approving (default).")] = True,
+            config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Approve a run requested by another admin (and run it)."""
+    _decide("approve", run_id, actor or default_actor(), note, config, as_json, then_run)
+
+
+@app.command("reject")
+def reject(run_id: RunIdArg, actor: ActorOption = "", note: NoteOption = None,
+           config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Reject a run that awaits approval."""
+    _decide("reject", run_id, actor or default_actor(), note, config, as_json, False)
+
+
+@app.command("cancel")
+def cancel(run_id: RunIdArg, actor: ActorOption = "", note: NoteOption = None,
+           config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Cancel a run that has not finished."""
+    settings = settings_from(config)
+    run = run_async(lambda: with_actions(
+        settings, config, lambda a: a.cancel(run_id, actor or default_actor(), note)))
+    print_run(run, as_json)
+
+
+def _execute(resume: bool, run_id: int, actor: str, config: Path | None,
+             as_json: bool) -> None:
+    settings = settings_from(config)
+
+    async def work(actions: Actions) -> RunView:
+        go = actions.resume if resume else actions.run
+        return await run_with_progress(as_json, lambda progress: go(run_id, actor, progress))
+
+    run = run_async(lambda: with_actions(settings, config, work))
+    print_run(run, as_json)
+    exit_for(run)
+
+
+@app.command("run")
+def run_(run_id: RunIdArg, actor: ActorOption = "", config: ConfigOption = None,
+         as_json: JsonOption = False) -> None:
+    """Apply an approved run and verify it."""
+    _execute(False, run_id, actor or default_actor(), config, as_json)
+
+
+@app.command("resume")
+def resume(run_id: RunIdArg, actor: ActorOption = "", config: ConfigOption = None,
+           as_json: JsonOption = False) -> None:
+    """Go on with a run that crashed or failed: steps already done are skipped."""
+    _execute(True, run_id, actor or default_actor(), config, as_json)

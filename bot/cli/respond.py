@@ -1,0 +1,198 @@
+"""The response commands: restore, yank, unyank, freeze, unfreeze, unverify, quarantine,
+release-quarantine. Each plans, shows the plan and asks (unless --yes), requests the
+run (planning again, so the stored plan is current; a plan that changed after it was
+shown is cancelled) and, if no second admin must approve it, applies and verifies it
+with a progress bar. --dry-run prints the plan and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.actions import Actions, PlanRefused, RunView
+from bot.cli.common import ConfigOption, JsonOption, err, fail, out, run_async, settings_from
+from bot.cli.playbooks import (
+    ActorOption,
+    default_actor,
+    exit_for,
+    print_run,
+    run_with_progress,
+    with_actions,
+)
+from bot.store.playbook_models import RunStatus
+from playbooks.base import Plan, Target
+
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (goes to the audit log).")]
+IncidentOption = Annotated[int | None, typer.Option(
+    "--incident", help="Incident this responds to (marked mitigated when verified).")]
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help="Print the plan and change nothing.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def respond(playbook: str, target: Target, *, reason: str, options: dict[str, Any],
+            incident: int | None, dry_run: bool, yes: bool, actor: str, config: Path | None,
+            as_json: bool) -> None:
+    settings = settings_from(config)
+    actor = actor or default_actor()
+
+    async def work(actions: Actions) -> Plan | RunView:
+        shown = None
+        if dry_run or not yes:
+            shown = await actions.plan(actor, playbook, target, reason=reason, options=options)
+            if dry_run:
+                return shown
+            if shown.ok:
+                if not as_json:
+                    out.print(shown.text(), markup=False)
+                if not typer.confirm("Request this change?", err=True):
+                    raise fail("aborted", code=1)
+        try:  # plans again: what is stored is what the index looks like now
+            run = await actions.request(actor, playbook, target, reason=reason,
+                                        options=options, incident_id=incident)
+        except PlanRefused as exc:  # audited by request()
+            return exc.plan
+        if shown is not None and run.plan.steps != shown.steps:
+            await actions.cancel(run.id, actor, note="the plan changed after it was shown")
+            raise fail(f"the plan changed after it was shown; run {run.id} was cancelled, "
+                       "review it again", code=1)
+        if run.status != RunStatus.READY:
+            return run
+        return await run_with_progress(as_json, lambda p: actions.run(run.id, actor, p))
+
+    result = run_async(lambda: with_actions(settings, config, work))
+    if isinstance(result, Plan):
+        if as_json:
+            out.print_json(json.dumps({"dry_run": dry_run, "plan": result.as_dict(),
+                                       "plan_text": result.text()}))
+        else:
+            (out if result.ok else err).print(result.text(), markup=False)
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    print_run(result, as_json)
+    exit_for(result)
+
+
+def restore(
+    project: Annotated[str, typer.Argument(help="Project to restore.")],
+    version: Annotated[str | None, typer.Option("--version", help="Only this release.")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="Only this file.")] = None,
+    skip_missing: Annotated[bool, typer.Option(
+        "--skip-missing", help="Restore the rest when some blobs are missing or differ.")]
+    = False,
+    reason: ReasonOption = "restore of removed files", incident: IncidentOption = None,
+    dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
+    config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Restore a removed project, release or file from storage (digest-checked)."""
+    respond("restore", Target(project=project, version=version, filename=file),
+            reason=reason, options={"skip_missing": skip_missing}, incident=incident,
+            dry_run=dry_run, yes=yes, actor=actor, config=config, as_json=as_json)
+
+
+def yank(
+    project: Annotated[str, typer.Argument()], version: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Shown to users by installers.")],
+    incident: IncidentOption = None, dry_run: DryRunOption = False, yes: YesOption = False,
+    actor: ActorOption = "", config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Yank a release."""
+    respond("yank", Target(project=project, version=version), reason=reason, options={},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
+def unyank(
+    project: Annotated[str, typer.Argument()], version: Annotated[str, typer.Argument()],
+    reason: ReasonOption = "unyank", incident: IncidentOption = None,
+    dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
+    config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Un-yank a release."""
+    respond("unyank", Target(project=project, version=version), reason=reason, options={},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
+def freeze(
+    user: Annotated[str, typer.Argument(help="Account to freeze.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (audit log).")],
+    unverify_emails: Annotated[bool, typer.Option(
+        "--unverify-emails", help="Also unverify every verified address.")] = False,
+    block_password_reset: Annotated[bool, typer.Option(
+        "--block-password-reset", help="Also prohibit password resets.")] = False,
+    incident: IncidentOption = None, dry_run: DryRunOption = False, yes: YesOption = False,
+    actor: ActorOption = "", config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Freeze an account."""
+    respond("freeze", Target(account=user), reason=reason,
+            options={"unverify_emails": unverify_emails,
+                     "block_password_reset": block_password_reset},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
+def unfreeze(
+    user: Annotated[str, typer.Argument(help="Account to unfreeze.")],
+    reason: ReasonOption = "unfreeze", incident: IncidentOption = None,
+    dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
+    config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Unfreeze an account (reverses the last freeze)."""
+    respond("unfreeze", Target(account=user), reason=reason, options={}, incident=incident,
+            dry_run=dry_run, yes=yes, actor=actor, config=config, as_json=as_json)
+
+
+def unverify(
+    email: Annotated[str, typer.Argument(help="Address to mark unverified.")],
+    reason: ReasonOption = "email domain may have changed hands",
+    incident: IncidentOption = None, dry_run: DryRunOption = False, yes: YesOption = False,
+    actor: ActorOption = "", config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Unverify an email address."""
+    respond("unverify-email", Target(email=email), reason=reason, options={},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
+def quarantine(
+    project: Annotated[str, typer.Argument()],
+    reason: ReasonOption = "quarantine", incident: IncidentOption = None,
+    dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
+    config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Put a project in quarantine."""
+    respond("quarantine", Target(project=project), reason=reason, options={},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
+def release_quarantine(
+    project: Annotated[str, typer.Argument()],
+    reason: ReasonOption = "quarantine cleared", incident: IncidentOption = None,
+    dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
+    config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Take a project out of quarantine."""
+    respond("release-quarantine", Target(project=project), reason=reason, options={},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
+    "restore": restore, "yank": yank, "unyank": unyank, "freeze": freeze,
+    "unfreeze": unfreeze, "unverify": unverify, "quarantine": quarantine,
+    "release-quarantine": release_quarantine,
+}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the response commands to the top-level ``warden`` app."""
+    for name, command in COMMANDS.items():
+        app.command(name)(command)

@@ -1,0 +1,76 @@
+"""Configuration of the playbooks: the ``[playbooks]`` and ``[storage]`` sections.
+
+They are ``bot.config.Settings.playbooks`` and ``.storage`` (environment:
+``WARDEN_PLAYBOOKS_<OPTION>``, ``WARDEN_STORAGE_<OPTION>``; the two secrets only from
+the environment).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+__all__ = ["PlaybooksSection", "StorageSection", "sections"]
+
+
+def _names(value: Any) -> Any:
+    if isinstance(value, str):  # from the environment: "restore,yank"
+        return [n.strip() for n in value.split(",") if n.strip()]
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class PlaybooksSection(_Section):
+    # A destructive playbook (yank, freeze, unverify-email, quarantine, restore) runs only
+    # after a second, different admin approved it ...
+    two_admin_approval: bool = True
+    # ... except those named here, which run on one admin's word.
+    approval_waived: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Which index the playbooks change: "warehouse" (its database) or "devpi" (REST).
+    backend: Literal["warehouse", "devpi"] = "warehouse"
+    # warehouse: SQLAlchemy URL of the Warehouse database, read-write
+    # (postgresql+asyncpg://... in production; sqlite+aiosqlite:///... for the index double).
+    warehouse_url: str | None = None
+    # warehouse: directory the index serves blobs from (the index double's files dir).
+    # Unset: the index serves from the [storage] location itself (PyPI's bucket), and a
+    # restore makes a matching old version current again there.
+    warehouse_files: str | None = None
+    # devpi: server URL, the index restores go to ("user/index"), and the admin login.
+    devpi_url: str | None = None
+    devpi_index: str | None = None
+    devpi_user: str = "root"
+    devpi_password: SecretStr | None = None  # from WARDEN_PLAYBOOKS_DEVPI_PASSWORD
+    # A running playbook holds its run for this long between steps; a resume may take
+    # over a run whose holder died (same host: at once; elsewhere: once this expired).
+    lease_seconds: float = Field(default=60.0, gt=0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    _waived_from_env = field_validator("approval_waived", mode="before")(
+        lambda cls, value: _names(value))
+
+
+class StorageSection(_Section):
+    # Where blobs are found for a restore: "filesystem" (a directory holding
+    # packages/<b2[:2]>/<b2[2:4]>/<b2[4:]>/<filename>) or "s3" (a bucket, versioned or not).
+    kind: Literal["filesystem", "s3"] = "filesystem"
+    root: str = "files"
+    s3_bucket: str | None = None
+    s3_prefix: str = ""  # prepended to packages/...
+    s3_endpoint_url: str | None = None  # for S3-compatible stores; unset: AWS
+    s3_region: str = "us-east-1"
+    # Unset: botocore's usual chain (AWS_* environment, profile, instance role).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None  # WARDEN_STORAGE_S3_SECRET_ACCESS_KEY
+
+
+def sections(settings: Settings) -> tuple[PlaybooksSection, StorageSection]:
+    """The ``playbooks`` and ``storage`` sections of the effective configuration."""
+    return settings.playbooks, settings.storage

@@ -1,0 +1,1 @@
+"""Where distribution blobs live: the BlobStorage protocol and its backends."""
