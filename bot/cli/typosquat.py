@@ -41,7 +41,6 @@ from detectors.typosquat.protected import (
     configured_protected,
     read_protected,
 )
-from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.verdict import Analyzer, Verdict
 
 app = typer.Typer(help="Look-alike project names (typosquats).", no_args_is_help=True)
