@@ -11,6 +11,7 @@ from bot.cli import (
     config_cmd,
     critical,
     db,
+    demo,
     feed,
     incidents,
     ledger,
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.add_typer(db.app, name="db")
 app.add_typer(feed.app, name="feed")

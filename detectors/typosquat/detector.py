@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-PLAYBOOKS = ("quarantine", "yank", "freeze", "false_positive")
+PLAYBOOKS = ("quarantine", "yank", "freeze")  # "false positive" is an incident status
 MAX_FOLLOWING = 500  # changelog rows of the batch read for a flagged project's uploads
 MAX_LISTED_FILES = 50
 _JUDGED_LIMIT = 100_000  # names remembered as already judged (first release skip)

@@ -108,7 +108,7 @@ async def test_create_raises_one_explained_incident(
         "target_rank": 1, "target_url": "https://pypi.org/project/requests/"}
     assert changelog["serial"] == 10 and uploader["data"]["uploaders"] == ["mallory"]
     assert files["data"]["versions"] == ["2.31.0"] and len(files["data"]["files"]) == 2
-    assert set(incident.playbooks) == {"quarantine", "yank", "freeze", "false_positive"}
+    assert set(incident.playbooks) == {"quarantine", "yank", "freeze"}
 
 
 async def test_first_release_of_a_never_seen_project_only(

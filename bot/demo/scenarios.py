@@ -1,0 +1,109 @@
+"""The demo's scenarios: each from the index event to the playbook's verified result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.critical import recompute
+from bot.demo.world import ADMINS, World
+from bot.store.models import Incident
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    name: str
+    incident_id: int | None = None
+    severity: str | None = None
+    playbook: str | None = None
+    verified: bool = False
+    seconds: float = 0.0
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "incident_id": self.incident_id, "severity": self.severity,
+                "playbook": self.playbook, "verified": self.verified,
+                "seconds": round(self.seconds, 2)}
+
+
+async def _incident(world: World, detector: str, subject_prefix: str) -> Incident | None:
+    async with world.warden.sessions() as session:
+        return (await session.execute(
+            select(Incident).where(Incident.detector == detector,
+                                   Incident.subject.startswith(subject_prefix))
+            .order_by(Incident.id.desc()).limit(1)
+        )).scalar_one_or_none()
+
+
+async def respond(world: World, outcome: Outcome, incident: Incident, playbook: str,
+                  say: Say) -> None:
+    """alice asks for the playbook, bob approves it, alice runs it; the run verifies."""
+    requester, approver = ADMINS
+    run = await world.actions.request_for_incident(requester, incident.id, playbook)
+    say(f"  {requester} requests `{playbook}` (run #{run.id}); plan:")
+    for line in run.plan.text().splitlines()[:12]:
+        say(f"    {line}")
+    if run.status == "awaiting_approval":
+        run = await world.actions.approve(run.id, approver, "looks right")
+        say(f"  {approver} approves run #{run.id} (a destructive playbook needs a second admin)")
+    run = await world.actions.run(run.id, requester)
+    outcome.playbook = playbook
+    outcome.verified = run.status == "done" and bool(run.verified)
+    say(f"  run #{run.id}: {run.status}, verified={run.verified}")
+
+
+async def critical_deletion(world: World, say: Say) -> Outcome:
+    """atomicwrites (2022): the maintainer deletes a top project; restore it from storage."""
+    outcome = Outcome("critical-deletion")
+    started = time.perf_counter()
+    index, w = world.index, world.warden
+    t0 = datetime(2022, 7, 1, tzinfo=UTC)
+    index.create_project("atomicwrites", "untitaker", at=t0)
+    for i, version in enumerate(["1.3.0", "1.4.0", "1.4.1"]):
+        files = [(f"atomicwrites-{version}-py2.py3-none-any.whl", f"wheel {version}".encode() * 700),
+                 (f"atomicwrites-{version}.tar.gz", f"sdist {version}".encode() * 900)]
+        index.add_release("atomicwrites", version, files, at=t0 + timedelta(days=30 * i))
+    await w.feed.sync()
+    await recompute(w.sessions, w.settings, w.pipeline.tracked, w.feed.feed)
+    say("  atomicwrites is critical; the ledger holds 3 releases, 6 files with digests")
+    index.remove_project("atomicwrites")
+    say("  the maintainer removes the project on the index")
+    await w.feed.sync()
+    incident = await _incident(world, "critical", "project:atomicwrites")
+    if incident is None:
+        outcome.detail = "no incident was raised"
+        return outcome
+    outcome.incident_id, outcome.severity = incident.id, incident.severity
+    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
+    await respond(world, outcome, incident, "restore", say)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+async def typosquat(world: World, say: Say) -> Outcome:
+    """A look-alike of a top project appears; quarantine it."""
+    outcome = Outcome("typosquat")
+    started = time.perf_counter()
+    world.index.create_project("reqeusts", "mallory")
+    world.index.add_release("reqeusts", "2.32.0",
+                            [("reqeusts-2.32.0-py3-none-any.whl", b"import os; os.system('...')")])
+    say("  someone creates `reqeusts` and uploads a wheel")
+    await world.warden.feed.sync()
+    incident = await _incident(world, "typosquat", "project:reqeusts")
+    if incident is None:
+        outcome.detail = "no incident was raised"
+        return outcome
+    outcome.incident_id, outcome.severity = incident.id, incident.severity
+    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
+    await respond(world, outcome, incident, "quarantine", say)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+Scenario = Callable[[World, Say], Awaitable[Outcome]]
