@@ -27,6 +27,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from detectors.domains.settings import DomainsSection
 from detectors.typosquat.settings import TyposquatSection
 from playbooks.settings import PlaybooksSection, StorageSection
 
@@ -175,7 +176,6 @@ class ServiceSection(_Section):
     outbox_interval_seconds: float = Field(default=2.0, gt=0)
     reminder_after_minutes: float = Field(default=240.0, gt=0)
     recompute_at: str = Field(default="03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    sweep_at: str = Field(default="04:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     shutdown_seconds: float = Field(default=8.0, gt=0)
 
 
@@ -241,6 +241,7 @@ class Settings(BaseSettings):
     log: LogSection = Field(default_factory=LogSection)
     service: ServiceSection = Field(default_factory=ServiceSection)
     typosquat: TyposquatSection = Field(default_factory=TyposquatSection)
+    domains: DomainsSection = Field(default_factory=DomainsSection)
     playbooks: PlaybooksSection = Field(default_factory=PlaybooksSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     slack: SlackSection = Field(default_factory=SlackSection)

@@ -71,6 +71,9 @@ class Service:
         hour, minute = cfg.recompute_at.split(":")
         scheduler.add_job(self._job("critical-recompute", lambda: jobs.recompute_critical(w)),
                           CronTrigger(hour=int(hour), minute=int(minute)), **every)
+        hour, minute = self.settings.domains.sweep_time.split(":")
+        scheduler.add_job(self._job("domain-sweep", lambda: w.pipeline.sweep()),
+                          CronTrigger(hour=int(hour), minute=int(minute)), **every)
         scheduler.start()
         self.scheduler = scheduler
 

@@ -21,6 +21,7 @@ from bot.store.migrate import current_revisions, head_revisions, upgrade_async
 from bot.store.models import CriticalMark
 from detectors.base import Detector
 from detectors.critical import CriticalChangeDetector
+from detectors.domains.detector import DomainDetector
 from detectors.typosquat.detector import TyposquatDetector
 
 
@@ -47,7 +48,8 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
 
 
 def build_detectors(settings: Settings) -> list[Detector]:
-    return [CriticalChangeDetector(), TyposquatDetector.from_settings(settings)]
+    return [CriticalChangeDetector(), TyposquatDetector.from_settings(settings),
+            DomainDetector(settings.domains)]
 
 
 @dataclass

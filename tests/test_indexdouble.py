@@ -22,12 +22,12 @@ import asyncpg
 import defusedxml.ElementTree
 import pytest
 import sqlalchemy as sa
-from _indexdouble_fixtures import IndexDouble, IndexDoubleProcess, start_index_double_process
 from defusedxml import DTDForbidden, EntitiesForbidden
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import CreateTable
 
+from _indexdouble_fixtures import IndexDouble, IndexDoubleProcess, start_index_double_process
 from bot.indexdouble import IndexDoubleServer, IndexDoubleStore
 from playbooks.index_admin import warehouse_schema as ws
 

@@ -12,6 +12,7 @@ from bot.cli import (
     critical,
     db,
     demo,
+    domain,
     feed,
     incidents,
     ledger,
@@ -36,6 +37,7 @@ app.add_typer(incidents.app, name="incidents")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(critical.app, name="critical")
 app.add_typer(typosquat.app, name="typosquat")
+app.add_typer(domain.app, name="domain")
 app.add_typer(playbooks.app, name="playbook")
 respond.register(app)
 app.add_typer(config_cmd.app, name="config")

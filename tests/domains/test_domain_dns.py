@@ -1,0 +1,97 @@
+"""The DNS tier against a real DNS server on a loopback port, with both transports."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from bot.netdoubles import NetDoubles, ZoneSpec
+from detectors.domains.dns import DnsProbe
+from detectors.domains.dnsclient import make_transport
+
+TRANSPORTS = ["pipelined", "resolver"]
+
+
+def probe(doubles: NetDoubles, kind: str, timeout: float = 0.25) -> DnsProbe:
+    host, port = doubles.dns.address
+    return DnsProbe(make_transport(kind, host, port, timeout, 2))
+
+
+@pytest.fixture
+def zones(doubles: NetDoubles) -> NetDoubles:
+    dns = doubles.dns
+    dns.set_zone("healthy.org", ZoneSpec(ns=("ns1.host.example", "ns2.host.example"),
+                                         mx=("10 mx1.healthy.org", "20 mx2.healthy.org")))
+    dns.set_zone("parked.com", ZoneSpec(ns=("ns1.sedoparking.com", "ns2.sedoparking.com"), mx=()))
+    for name, behaviour in [("broken.org", "servfail"), ("silent.org", "timeout"),
+                            ("refusing.org", "refused"), ("garbled.org", "garbage")]:
+        dns.set_zone(name, ZoneSpec(behaviour=behaviour))
+    dns.set_zone("big.org", ZoneSpec(ns=tuple(f"ns{i}.host.example" for i in range(4)),
+                                     behaviour="truncate"))
+    return doubles
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_answers_are_classified(zones: NetDoubles, kind: str) -> None:
+    dns = probe(zones, kind)
+    try:
+        healthy = await dns.observe("healthy.org", mx=True, soa=True)
+        assert healthy.outcome == "noerror"
+        assert healthy.ns == ("ns1.host.example", "ns2.host.example")
+        assert healthy.mx == ("10 mx1.healthy.org", "20 mx2.healthy.org")
+        assert healthy.soa is not None and healthy.soa["mname"] == "ns1.host.example"
+        assert healthy.evidence
+        missing = await dns.observe("nosuchdomain.org", mx=True)
+        assert (missing.outcome, missing.evidence, missing.mx) == ("nxdomain", True, None)
+        parked = await dns.observe("parked.com", mx=True)
+        assert parked.ns == ("ns1.sedoparking.com", "ns2.sedoparking.com") and parked.mx == ()
+        big = await dns.observe("big.org")  # truncated over UDP, complete over TCP
+        assert big.outcome == "noerror" and len(big.ns) == 4
+    finally:
+        await dns.close()
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+@pytest.mark.parametrize(("name", "outcome"), [
+    ("broken.org", "servfail"), ("silent.org", "timeout"), ("refusing.org", "error"),
+    ("garbled.org", "error"),
+])
+async def test_failures_are_never_evidence(zones: NetDoubles, kind: str, name: str,
+                                           outcome: str) -> None:
+    dns = probe(zones, kind, timeout=0.15)
+    try:
+        obs = await dns.observe(name, mx=True)
+    finally:
+        await dns.close()
+    if name == "garbled.org" and kind == "resolver":
+        outcome = "timeout"  # dnspython's resolver drops an unparseable answer and waits
+    assert obs.outcome == outcome
+    assert not obs.evidence and obs.ns == () and obs.mx is None
+
+
+async def test_a_resolver_that_is_not_there_fails_fast_not_as_evidence() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed right after: nobody listens there
+    dns = DnsProbe(make_transport("pipelined", "127.0.0.1", port, 2.0, 2))
+    try:
+        started = time.monotonic()
+        obs = await dns.observe("healthy.org")
+    finally:
+        await dns.close()
+    assert obs.outcome == "error" and not obs.evidence
+    assert time.monotonic() - started < 1.5  # ICMP port unreachable, not a 4 s timeout
+
+
+async def test_many_queries_in_flight_each_get_their_own_answer(zones: NetDoubles) -> None:
+    for i in range(300):
+        zones.dns.set_zone(f"n{i}.net", ZoneSpec(ns=(f"ns.h{i}.example",)))
+    dns = probe(zones, "pipelined", timeout=2.0)
+    try:
+        results = await asyncio.gather(*(dns.observe(f"n{i}.net") for i in range(300)))
+    finally:
+        await dns.close()
+    assert [r.ns for r in results] == [(f"ns.h{i}.example",) for i in range(300)]
