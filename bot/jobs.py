@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import func, select
 
 from bot.critical import recompute
+from bot.feed.accounts import sync_accounts
 from bot.feed.client import IndexUnavailable
 from bot.incidents import Status
 from bot.metrics import (
@@ -61,6 +62,13 @@ async def recompute_critical(warden: Warden) -> None:
     report = await recompute(warden.sessions, warden.settings, warden.pipeline.tracked,
                              warden.feed.feed)
     log.info("critical.recomputed", added=len(report.added), backfilled=report.backfilled)
+
+
+async def domain_sweep(warden: Warden) -> list[int]:
+    """Refresh maintainers' addresses from the index's database, then sweep their domains."""
+    if warden.settings.playbooks.warehouse_url:
+        await sync_accounts(warden.sessions, warden.settings.playbooks.warehouse_url)
+    return await warden.pipeline.sweep()
 
 
 async def remind(warden: Warden) -> int:

@@ -72,7 +72,7 @@ class Service:
         scheduler.add_job(self._job("critical-recompute", lambda: jobs.recompute_critical(w)),
                           CronTrigger(hour=int(hour), minute=int(minute)), **every)
         hour, minute = self.settings.domains.sweep_time.split(":")
-        scheduler.add_job(self._job("domain-sweep", lambda: w.pipeline.sweep()),
+        scheduler.add_job(self._job("domain-sweep", lambda: jobs.domain_sweep(w)),
                           CronTrigger(hour=int(hour), minute=int(minute)), **every)
         scheduler.start()
         self.scheduler = scheduler

@@ -9,11 +9,18 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import JsonOption, err, out
-from bot.demo.scenarios import Outcome, Scenario, critical_deletion, typosquat
+from bot.demo.scenarios import (
+    Outcome,
+    Scenario,
+    critical_deletion,
+    domain_resurrection,
+    typosquat,
+)
 from bot.demo.world import open_world
 from bot.logs import configure_logging
 
 SCENARIOS: list[tuple[str, Scenario]] = [
+    ("domain-resurrection", domain_resurrection),
     ("critical-deletion", critical_deletion),
     ("typosquat", typosquat),
 ]

@@ -9,9 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot import jobs
 from bot.critical import recompute
 from bot.demo.world import ADMINS, World
+from bot.feed.accounts import sync_accounts
+from bot.netdoubles import RdapDomain, ZoneSpec
 from bot.store.models import Incident
+from playbooks.base import Target
 
 Say = Callable[[str], None]
 
@@ -32,20 +36,24 @@ class Outcome:
                 "seconds": round(self.seconds, 2)}
 
 
-async def _incident(world: World, detector: str, subject_prefix: str) -> Incident | None:
+async def _incident(world: World, detector: str, subject_prefix: str,
+                    kind: str | None = None) -> Incident | None:
+    query = select(Incident).where(Incident.detector == detector,
+                                   Incident.subject.startswith(subject_prefix))
+    if kind:
+        query = query.where(Incident.kind == kind)
     async with world.warden.sessions() as session:
         return (await session.execute(
-            select(Incident).where(Incident.detector == detector,
-                                   Incident.subject.startswith(subject_prefix))
-            .order_by(Incident.id.desc()).limit(1)
-        )).scalar_one_or_none()
+            query.order_by(Incident.id.desc()).limit(1))).scalar_one_or_none()
 
 
 async def respond(world: World, outcome: Outcome, incident: Incident, playbook: str,
-                  say: Say) -> None:
+                  say: Say, *, target: Target | None = None,
+                  options: dict[str, object] | None = None) -> None:
     """alice asks for the playbook, bob approves it, alice runs it; the run verifies."""
     requester, approver = ADMINS
-    run = await world.actions.request_for_incident(requester, incident.id, playbook)
+    run = await world.actions.request_for_incident(requester, incident.id, playbook,
+                                                   target=target, options=options)
     say(f"  {requester} requests `{playbook}` (run #{run.id}); plan:")
     for line in run.plan.text().splitlines()[:12]:
         say(f"    {line}")
@@ -102,6 +110,39 @@ async def typosquat(world: World, say: Say) -> Outcome:
     outcome.incident_id, outcome.severity = incident.id, incident.severity
     say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
     await respond(world, outcome, incident, "quarantine", say)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+async def domain_resurrection(world: World, say: Say) -> Outcome:
+    """ctx (2022): a maintainer's email domain lapses and is bought again, with parked
+    nameservers; the sweep raises a critical incident; freeze the account and unverify."""
+    outcome = Outcome("domain-resurrection")
+    started = time.perf_counter()
+    index, w = world.index, world.warden
+    domain = "figlief-mail.com"
+    verified = datetime(2019, 4, 2, tzinfo=UTC)
+    index.add_user("figlief", f"figlief@{domain}", at=verified)
+    index.create_project("ctx", "figlief", at=verified)
+    index.add_release("ctx", "0.1.2", [("ctx-0.1.2.tar.gz", b"ctx 0.1.2")], at=verified)
+    await w.feed.sync()
+    await sync_accounts(w.sessions, w.settings.playbooks.warehouse_url or "")
+    say(f"  ctx is critical; its owner figlief verified figlief@{domain} on {verified:%Y-%m-%d}")
+    world.net.dns.set_zone(domain, ZoneSpec(ns=("ns1.sedoparking.com", "ns2.sedoparking.com")))
+    world.net.rdap.set_domain(domain, RdapDomain(
+        registered=datetime(2022, 5, 7, tzinfo=UTC), expires=datetime(2027, 5, 7, tzinfo=UTC),
+        last_changed=datetime(2022, 5, 7, tzinfo=UTC), registrar="Aftermarket Registrar LLC",
+        nameservers=("ns1.sedoparking.com", "ns2.sedoparking.com")))
+    say(f"  {domain} expired and was registered again on 2022-05-07, parked at Sedo")
+    await jobs.domain_sweep(w)
+    incident = await _incident(world, "domains", f"domain:{domain}", kind="re-registered")
+    if incident is None:
+        outcome.detail = "the sweep raised no incident"
+        return outcome
+    outcome.incident_id, outcome.severity = incident.id, incident.severity
+    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
+    await respond(world, outcome, incident, "freeze", say, target=Target(account="figlief"),
+                  options={"unverify_emails": True})
     outcome.seconds = time.perf_counter() - started
     return outcome
 

@@ -19,6 +19,7 @@ from typing import Any
 from bot.actions import Actions
 from bot.config import Settings, load_settings
 from bot.indexdouble import IndexDoubleServer, IndexDoubleStore
+from bot.netdoubles import NetDoubles
 from bot.notify.base import Notifier
 from bot.wiring import Warden
 from playbooks.wiring import Backends, open_backends
@@ -31,6 +32,7 @@ class World:
     root: Path
     index: IndexDoubleStore
     server: IndexDoubleServer
+    net: NetDoubles
     warden: Warden
     actions: Actions
     backends: Backends
@@ -64,20 +66,24 @@ async def open_world(console: bool, notifiers: dict[str, Notifier] | None = None
         root = Path(tmp)
         index = IndexDoubleStore(root / "index.sqlite", root / "files")
         server = IndexDoubleServer(index)
+        net = NetDoubles()
         try:
             url = await server.start()
-            settings = demo_settings(root, url, console, **extra)
+            await net.start()
+            settings = demo_settings(root, url, console, domains=net.settings(), **extra)
             warden = await Warden.open(settings, notifiers=notifiers)
             try:
+                await warden.ensure_critical_set()
                 backends = await open_backends(settings.playbooks, settings.storage)
                 actions = Actions(warden.sessions, backends, settings.playbooks,
                                   settings.access.admins, notifiers=list(warden.pipeline.notifiers))
                 try:
-                    yield World(root, index, server, warden, actions, backends)
+                    yield World(root, index, server, net, warden, actions, backends)
                 finally:
                     await backends.close()
             finally:
                 await warden.close()
         finally:
+            await net.stop()
             await server.stop()
             index.close()
