@@ -185,6 +185,9 @@ class SlackSection(_Section):
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
+    channels: dict[Literal["info", "warning", "high", "critical"], str] = Field(default_factory=dict)
+    socket_mode: bool = False
+    timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("api_url")
     @classmethod

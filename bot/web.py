@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from bot.jobs import count_open, feed_age_seconds
 from bot.metrics import REGISTRY
+from bot.slack import configured, mount
 from bot.wiring import Warden
 
 WARDEN = web.AppKey("warden", Warden)
@@ -41,10 +42,13 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def build_app(warden: Warden) -> web.Application:
+def build_app(warden: Warden, *, with_slack: bool = True) -> web.Application:
+    """The web app; Slack is mounted when configured (tests mount their own variant)."""
     app = web.Application()
     app[WARDEN] = warden
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if with_slack and configured(warden.settings):  # bot token + signing secret, or Socket Mode
+        mount(app, warden)
     return app

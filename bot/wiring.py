@@ -40,10 +40,16 @@ async def ensure_schema(engine: AsyncEngine, url: str) -> None:
     raise SchemaOutOfDate("the database schema is not current: run `warden db upgrade` first")
 
 
-def build_notifiers(settings: Settings) -> dict[str, Notifier]:
+def build_notifiers(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> dict[str, Notifier]:
     notifiers: dict[str, Notifier] = {}
     if settings.notify.console:
         notifiers["console"] = ConsoleNotifier()
+    if settings.slack.bot_token is not None and sessions is not None:
+        from bot.slack import build_notifier  # slack-bolt loads only where Slack is used
+
+        notifiers["slack"] = build_notifier(settings, sessions)
     return notifiers
 
 
@@ -74,7 +80,7 @@ class Warden:
         sessions = session_factory(engine)
         async with sessions() as session:
             tracked = await TrackedProjects.load(session)
-        notifiers = build_notifiers(settings) if notifiers is None else notifiers
+        notifiers = build_notifiers(settings, sessions) if notifiers is None else notifiers
         pipeline = Pipeline(
             sessions, settings, build_detectors(settings) if detectors is None else detectors,
             tracked, list(notifiers),

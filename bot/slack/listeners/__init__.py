@@ -1,0 +1,1 @@
+"""Bolt listeners. Each acks at once and leaves the work to a background task."""
