@@ -158,11 +158,12 @@ class Actions:
         await self._authorize(actor, "playbook.request", subject, **kw)
         if incident_id is not None:
             async with self.sessions() as s:
-                if await s.get(Incident, incident_id) is None:
-                    kw["incident_id"] = None
-                    raise await self._refuse(NotFound(f"no incident {incident_id}"),
-                                             actor=actor, action="playbook.request",
-                                             target=subject, **kw)
+                missing = await s.get(Incident, incident_id) is None
+            if missing:  # refused outside the read session: one connection at a time
+                kw["incident_id"] = None
+                raise await self._refuse(NotFound(f"no incident {incident_id}"),
+                                         actor=actor, action="playbook.request",
+                                         target=subject, **kw)
         plan = await chosen.plan(target, reason, options or {}, self._context(actor))
         if not plan.ok:
             raise await self._refuse(PlanRefused(plan), actor=actor, action="playbook.request",

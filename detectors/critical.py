@@ -150,10 +150,13 @@ class CriticalChangeDetector:
         active = [(r, a) for r, a in await ctx.ledger.roles(project.name) if r.removed_at is None]
         if not active or any(a.username == event.user for _, a in active):
             return []  # the project's first owner, or someone already on it
+        evidence = self._event_evidence(event, project, ctx)
+        accounts = Evidence(summary=f"new {event.role}: {event.user}", serial=event.serial,
+                            data={"accounts": [event.user]})
         return [self._finding(
             ctx, project, "ownership-change",
             f"{event.user} was added as {event.role} of critical project {project.name}",
-            [self._event_evidence(event, project, ctx)], ("freeze", "restore-owners"),
+            [evidence, accounts], ("freeze",),
         )]
 
     async def _owners_gone(self, event: IndexEvent, project: Project, ctx: Context) -> list[Finding]:
@@ -171,11 +174,13 @@ class CriticalChangeDetector:
         if established:
             return []
         newcomers = ", ".join(a.username for _, a in remaining) or "nobody"
+        accounts = Evidence(summary=f"owners now: {newcomers}", serial=event.serial,
+                            data={"accounts": [a.username for _, a in remaining]})
         return [self._finding(
             ctx, project, "ownership-change",
             f"All previous owners of critical project {project.name} are gone; "
             f"owners now: {newcomers}",
-            [self._event_evidence(event, project, ctx)], ("freeze", "restore-owners"),
+            [self._event_evidence(event, project, ctx), accounts], ("freeze",),
         )]
 
     async def _release_by_newcomer(
@@ -204,7 +209,7 @@ class CriticalChangeDetector:
             ctx, project, "ownership-change",
             f"Release {event.version} of critical project {project.name} within "
             f"{hours:.0f} h of {names} being added",
-            evidence, ("yank", "freeze", "restore-owners"), severity_kind="new-maintainer-release",
+            evidence, ("yank", "freeze"), severity_kind="new-maintainer-release",
         )]
 
     async def _takeover_chain(self, event: IndexEvent, ctx: Context) -> list[Finding]:
