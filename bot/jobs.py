@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.critical import recompute
 from bot.feed.accounts import sync_accounts
 from bot.feed.client import IndexUnavailable
-from bot.incidents import Status
+from bot.incidents import Status, record_finding
 from bot.metrics import (
     EVENTS,
     FEED_ERRORS,
@@ -27,6 +27,8 @@ from bot.notify.outbox import enqueue
 from bot.pipeline import touch_cursor
 from bot.store.models import Event, FeedCursor, Incident, TimelineEntry
 from bot.wiring import Warden
+from detectors.domains.detector import DomainDetector, take_pending
+from detectors.domains.queue import running_sweep
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +71,32 @@ async def domain_sweep(warden: Warden) -> list[int]:
     if warden.settings.playbooks.warehouse_url:
         await sync_accounts(warden.sessions, warden.settings.playbooks.warehouse_url)
     return await warden.pipeline.sweep()
+
+
+async def join_domain_sweep(warden: Warden) -> bool:
+    """Help with a domain sweep in progress (every replica does): claim its queued work.
+
+    Planning stays with the leader's daily job; this only joins a running sweep, whose
+    chunks are claimed with FOR UPDATE SKIP LOCKED, so no domain is checked twice.
+    """
+    cfg = warden.settings.domains
+    if not cfg.enabled:
+        return False
+    async with warden.sessions() as session:
+        if await running_sweep(session) is None:
+            return False
+    await DomainDetector(cfg).run_sweep(warden.sessions, datetime.now(UTC))
+    return True
+
+
+async def collect_domain_findings(warden: Warden) -> int:
+    """Turn findings other replicas' sweep work left pending into incidents (leader)."""
+    now = datetime.now(UTC)
+    async with warden.sessions.begin() as session:
+        findings = await take_pending(session, now)
+        for finding in findings:
+            await record_finding(session, finding, now, warden.pipeline.notifiers)
+    return len(findings)
 
 
 async def remind(warden: Warden) -> int:

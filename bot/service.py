@@ -38,7 +38,8 @@ class Service:
         self.stop = asyncio.Event()
         self.lock: LeaderLock = leader_lock(warden.engine, warden.settings.store.url)
         self.app = build_app(warden)
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: AsyncIOScheduler | None = None  # the leader's
+        self.helpers: AsyncIOScheduler | None = None  # every replica's
         self._running: set[asyncio.Task[object]] = set()
         self.bound_port: int | None = None
 
@@ -74,8 +75,19 @@ class Service:
         hour, minute = self.settings.domains.sweep_time.split(":")
         scheduler.add_job(self._job("domain-sweep", lambda: jobs.domain_sweep(w)),
                           CronTrigger(hour=int(hour), minute=int(minute)), **every)
+        scheduler.add_job(self._job("domain-findings", lambda: jobs.collect_domain_findings(w)),
+                          IntervalTrigger(minutes=1), **every)
         scheduler.start()
         self.scheduler = scheduler
+
+    def _start_helpers(self) -> None:
+        """Work every replica shares, leader or not: the domain sweep's queue."""
+        helpers = AsyncIOScheduler(timezone="UTC")
+        helpers.add_job(self._job("domain-sweep-join", lambda: jobs.join_domain_sweep(self.warden)),
+                        IntervalTrigger(seconds=self.settings.service.leader_retry_seconds * 6),
+                        max_instances=1, coalesce=True)
+        helpers.start()
+        self.helpers = helpers
 
     async def _stop_schedule(self) -> None:
         if self.scheduler is not None:
@@ -94,6 +106,7 @@ class Service:
         leader = False
         try:
             await self.warden.ensure_critical_set()
+            self._start_helpers()
             while not self.stop.is_set():
                 if not leader and await self.lock.try_acquire():
                     leader = True
@@ -110,6 +123,8 @@ class Service:
                                            self.settings.service.leader_retry_seconds)
         finally:
             self.stop.set()
+            if self.helpers is not None:
+                self.helpers.shutdown(wait=False)
             await self._stop_schedule()
             if leader:
                 await self.lock.release()
