@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -28,9 +30,17 @@ ConfigOption = Annotated[
                  show_envvar=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+ActorOption = Annotated[str, typer.Option(
+    "--actor", help="Who is acting (must be in access.admins). Default: $WARDEN_ACTOR or your "
+    "login name.")]
 IndexUrlOption = Annotated[
     str | None, typer.Option("--index-url", help="Index base URL (overrides index.url).")
 ]
+
+
+def default_actor() -> str:
+    """The admin a CLI command acts as when --actor is not given."""
+    return os.environ.get("WARDEN_ACTOR") or getpass.getuser()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

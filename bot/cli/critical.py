@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from typing import Annotated, Any
 
 import typer
@@ -12,8 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
 from bot.cli.common import (
+    ActorOption,
     ConfigOption,
     JsonOption,
+    default_actor,
     err,
     fail,
     out,
@@ -29,14 +29,7 @@ from detectors.critical_set import DownloadSourceError
 app = typer.Typer(help="Critical projects: why each one is critical, and changes to the set.",
                   no_args_is_help=True)
 
-ActorOption = Annotated[str, typer.Option(
-    "--actor", help="Who is acting (must be in access.admins). Default: $WARDEN_ACTOR or your "
-    "login name.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
-
-
-def default_actor() -> str:
-    return os.environ.get("WARDEN_ACTOR") or getpass.getuser()
 
 
 @app.command("list")

@@ -6,7 +6,6 @@ actions layer, the progress bar, and printing a run.
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,7 +15,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.actions import ActionError, Actions, RunView
-from bot.cli.common import ConfigOption, JsonOption, err, fail, out, run_async, settings_from
+from bot.cli.common import (
+    ActorOption,
+    ConfigOption,
+    JsonOption,
+    default_actor,
+    err,
+    fail,
+    out,
+    run_async,
+    settings_from,
+)
 from bot.config import Settings
 from bot.store.playbook_models import RunStatus
 from bot.wiring import Warden, build_notifiers
@@ -28,14 +37,8 @@ T = TypeVar("T")
 
 app = typer.Typer(help="Playbook runs: list, show, approve, run, resume.", no_args_is_help=True)
 
-ActorOption = Annotated[str, typer.Option(
-    "--actor", help="Admin acting (must be in access.admins). Default: your login name.")]
 RunIdArg = Annotated[int, typer.Argument(help="Playbook run number.")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="Note for the audit log.")]
-
-
-def default_actor() -> str:
-    return getpass.getuser()
 
 
 async def with_actions(settings: Settings, config: Path | None,

@@ -15,10 +15,18 @@ from typing import Annotated, Any
 import typer
 
 from bot.actions import Actions, PlanRefused, RunView
-from bot.cli.common import ConfigOption, JsonOption, err, fail, out, run_async, settings_from
-from bot.cli.playbooks import (
+from bot.cli.common import (
     ActorOption,
+    ConfigOption,
+    JsonOption,
     default_actor,
+    err,
+    fail,
+    out,
+    run_async,
+    settings_from,
+)
+from bot.cli.playbooks import (
     exit_for,
     print_run,
     run_with_progress,

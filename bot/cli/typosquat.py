@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,8 +18,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.text import Text
 
 from bot.cli.common import (
+    ActorOption,
     ConfigOption,
     JsonOption,
+    default_actor,
     err,
     fail,
     out,
@@ -48,9 +48,6 @@ app = typer.Typer(help="Look-alike project names (typosquats).", no_args_is_help
 ProtectedOption = Annotated[Path | None, typer.Option(
     "--protected", help="Protected names: one a line, or a TSV/CSV whose first column is the "
     "name (a header line 'name...' is skipped); .gz works. Default: the configured set.")]
-ActorOption = Annotated[str, typer.Option(
-    "--actor", help="Who is acting (must be in access.admins). Default: $WARDEN_ACTOR or your "
-    "login name.")]
 PROGRESS_BYTES = 256 * 1024  # show a progress bar for inputs at least this big
 SHOWN_INVALID = 5  # invalid lines quoted in a scan's warning
 
@@ -190,7 +187,7 @@ def allow(
             raise fail(f"{raw[:80]!r}: {exc}") from None
     if not reason.strip():
         raise fail("--reason must say why the pair is legitimate")
-    who = actor or _default_actor()
+    who = actor or default_actor()
 
     async def work(warden: Warden) -> None:
         await require_admin(warden.sessions, settings.access.admins, who, candidate, reason)
@@ -225,7 +222,3 @@ def allowed(config: ConfigOption = None, as_json: JsonOption = False) -> None:
                   f"{row['actor']}: {row['reason']}", highlight=False)
     if not rows:
         out.print("no pairs allowlisted by admins yet", highlight=False)
-
-
-def _default_actor() -> str:
-    return os.environ.get("WARDEN_ACTOR") or getpass.getuser()
