@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.incidents import Status, TransitionError, transition
+from bot.metrics import PLAYBOOK_RUNS
 from bot.store.models import Incident, TimelineEntry
 from bot.store.playbook_models import PlaybookRun, RunStatus
 from playbooks.base import Plan, Playbook, PlaybookContext, Target
@@ -300,6 +301,7 @@ class Actions:
             await self._timeline(s, row, actor, f"playbook {row.status}")
             if row.status == RunStatus.DONE and row.incident_id is not None:
                 await self._mitigate(s, row, actor)
+            PLAYBOOK_RUNS.labels(row.playbook, str(row.status)).inc()
         return await self.show(run_id)
 
     # -- incidents ---------------------------------------------------------------------

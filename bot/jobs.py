@@ -17,6 +17,7 @@ from bot.feed.accounts import sync_accounts
 from bot.feed.client import IndexUnavailable
 from bot.incidents import Status, record_finding
 from bot.metrics import (
+    DOMAIN_QUERIES,
     EVENTS,
     FEED_ERRORS,
     FEED_LAG_SECONDS,
@@ -26,9 +27,10 @@ from bot.metrics import (
 from bot.notify.outbox import enqueue
 from bot.pipeline import touch_cursor
 from bot.store.models import Event, FeedCursor, Incident, TimelineEntry
-from bot.wiring import Warden
+from bot.wiring import Warden, sweep_progress
 from detectors.domains.detector import DomainDetector, take_pending
 from detectors.domains.queue import running_sweep
+from detectors.domains.sweep import SweepReport
 
 log = structlog.get_logger(__name__)
 
@@ -66,11 +68,24 @@ async def recompute_critical(warden: Warden) -> None:
     log.info("critical.recomputed", added=len(report.added), backfilled=report.backfilled)
 
 
+def count_queries(report: SweepReport | None) -> None:
+    if report is None:
+        return
+    DOMAIN_QUERIES.labels("dns", "answered").inc(report.dns_checked)
+    DOMAIN_QUERIES.labels("dns", "failed").inc(report.dns_failed)
+    DOMAIN_QUERIES.labels("registry", "answered").inc(report.registry_checked)
+    DOMAIN_QUERIES.labels("registry", "failed").inc(report.registry_failed)
+
+
 async def domain_sweep(warden: Warden) -> list[int]:
     """Refresh maintainers' addresses from the index's database, then sweep their domains."""
     if warden.settings.playbooks.warehouse_url:
         await sync_accounts(warden.sessions, warden.settings.playbooks.warehouse_url)
-    return await warden.pipeline.sweep()
+    opened = await warden.pipeline.sweep()
+    for detector in warden.pipeline.detectors:
+        if isinstance(detector, DomainDetector):
+            count_queries(detector.last_report)
+    return opened
 
 
 async def join_domain_sweep(warden: Warden) -> bool:
@@ -85,7 +100,9 @@ async def join_domain_sweep(warden: Warden) -> bool:
     async with warden.sessions() as session:
         if await running_sweep(session) is None:
             return False
-    await DomainDetector(cfg).run_sweep(warden.sessions, datetime.now(UTC))
+    report = await DomainDetector(cfg, progress=sweep_progress).run_sweep(
+        warden.sessions, datetime.now(UTC))
+    count_queries(report)
     return True
 
 

@@ -20,12 +20,11 @@ INCIDENTS_OPEN = Gauge("warden_incidents_open", "Incidents not yet closed",
                        ["detector", "severity"], registry=REGISTRY)
 PLAYBOOK_RUNS = Counter("warden_playbook_runs_total", "Playbook runs by result",
                         ["playbook", "result"], registry=REGISTRY)
-DELIVERIES = Counter("warden_notifications_total", "Outbox deliveries",
+# Slack deliveries and their retries: notifier="slack", result="delivered" | "retry".
+DELIVERIES = Counter("warden_notifications_total", "Outbox deliveries and retries",
                      ["notifier", "result"], registry=REGISTRY)
-SLACK_RETRIES = Counter("warden_slack_retries_total", "Slack Web API calls retried",
-                        ["reason"], registry=REGISTRY)
-SWEEP_PROGRESS = Gauge("warden_sweep_progress_ratio", "Share of the current sweep done",
-                       ["sweep"], registry=REGISTRY)
+SWEEP_PROGRESS = Gauge("warden_sweep_progress_ratio", "Share of the current domain sweep done",
+                       ["stage"], registry=REGISTRY)
 DOMAIN_QUERIES = Counter("warden_domain_queries_total", "DNS/RDAP/WHOIS queries",
                          ["source", "outcome"], registry=REGISTRY)
 LEADER = Gauge("warden_leader", "1 while this process holds the leader lock",

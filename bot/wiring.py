@@ -13,6 +13,7 @@ from bot.feed.client import IndexClient, RetryPolicy
 from bot.feed.pypi import PyPIFeed
 from bot.feed.sync import FeedSync
 from bot.ledger import TrackedProjects
+from bot.metrics import SWEEP_PROGRESS
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.pipeline import Pipeline
@@ -53,9 +54,13 @@ def build_notifiers(
     return notifiers
 
 
+def sweep_progress(stage: str, done: int, total: int) -> None:
+    SWEEP_PROGRESS.labels(stage).set(done / total if total else 1.0)
+
+
 def build_detectors(settings: Settings) -> list[Detector]:
     return [CriticalChangeDetector(), TyposquatDetector.from_settings(settings),
-            DomainDetector(settings.domains)]
+            DomainDetector(settings.domains, progress=sweep_progress)]
 
 
 @dataclass

@@ -130,6 +130,10 @@ async def test_endpoints_and_sigterm_mid_batch(
         status, metrics = await second.get("/metrics")
         assert 'warden_events_ingested_total{kind="new_release"}' in metrics
         assert "warden_feed_lag_serials 0.0" in metrics
+        for family in ("warden_incidents_open", "warden_playbook_runs_total",
+                       "warden_notifications_total", "warden_sweep_progress_ratio",
+                       "warden_domain_queries_total", "warden_job_runs_total"):
+            assert f"# TYPE {family}" in metrics
         if store_url.startswith("sqlite"):
             # SQLite is single-process: a second `warden run` on it is refused clearly
             third = await start(env, tmp_path)

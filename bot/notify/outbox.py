@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import DELIVERIES
 from bot.notify.base import DeliveryError, Notifier
 from bot.store.models import Incident, OutboxMessage
 
@@ -76,8 +77,10 @@ async def deliver_pending(
             except DeliveryError as exc:
                 delay = min(timedelta(seconds=2 ** min(message.attempts, 10)), MAX_BACKOFF)
                 message.next_attempt_at = now + delay
+                DELIVERIES.labels(message.notifier, "retry").inc()
                 message.last_error = str(exc)[:2000]
                 continue
             message.delivered_at = now
+            DELIVERIES.labels(message.notifier, "delivered").inc()
             delivered += 1
     return delivered
