@@ -47,10 +47,16 @@ async def _incident(world: World, detector: str, subject_prefix: str,
             query.order_by(Incident.id.desc()).limit(1))).scalar_one_or_none()
 
 
-async def respond(world: World, outcome: Outcome, incident: Incident, playbook: str,
-                  say: Say, *, target: Target | None = None,
-                  options: dict[str, object] | None = None) -> None:
+async def respond(world: World, outcome: Outcome, incident: Incident | None, playbook: str,
+                  say: Say, started: float, *, missing: str = "no incident was raised",
+                  target: Target | None = None,
+                  options: dict[str, object] | None = None) -> Outcome:
     """alice asks for the playbook, bob approves it, alice runs it; the run verifies."""
+    if incident is None:
+        outcome.detail = missing
+        return outcome
+    outcome.incident_id, outcome.severity = incident.id, incident.severity
+    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
     requester, approver = ADMINS
     run = await world.actions.request_for_incident(requester, incident.id, playbook,
                                                    target=target, options=options)
@@ -64,6 +70,8 @@ async def respond(world: World, outcome: Outcome, incident: Incident, playbook: 
     outcome.playbook = playbook
     outcome.verified = run.status == "done" and bool(run.verified)
     say(f"  run #{run.id}: {run.status}, verified={run.verified}")
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
 
 async def critical_deletion(world: World, say: Say) -> Outcome:
@@ -84,14 +92,7 @@ async def critical_deletion(world: World, say: Say) -> Outcome:
     say("  the maintainer removes the project on the index")
     await w.feed.sync()
     incident = await _incident(world, "critical", "project:atomicwrites")
-    if incident is None:
-        outcome.detail = "no incident was raised"
-        return outcome
-    outcome.incident_id, outcome.severity = incident.id, incident.severity
-    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
-    await respond(world, outcome, incident, "restore", say)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+    return await respond(world, outcome, incident, "restore", say, started)
 
 
 async def typosquat(world: World, say: Say) -> Outcome:
@@ -104,14 +105,7 @@ async def typosquat(world: World, say: Say) -> Outcome:
     say("  someone creates `reqeusts` and uploads a wheel")
     await world.warden.feed.sync()
     incident = await _incident(world, "typosquat", "project:reqeusts")
-    if incident is None:
-        outcome.detail = "no incident was raised"
-        return outcome
-    outcome.incident_id, outcome.severity = incident.id, incident.severity
-    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
-    await respond(world, outcome, incident, "quarantine", say)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+    return await respond(world, outcome, incident, "quarantine", say, started)
 
 
 async def domain_resurrection(world: World, say: Say) -> Outcome:
@@ -136,15 +130,9 @@ async def domain_resurrection(world: World, say: Say) -> Outcome:
     say(f"  {domain} expired and was registered again on 2022-05-07, parked at Sedo")
     await jobs.domain_sweep(w)
     incident = await _incident(world, "domains", f"domain:{domain}", kind="re-registered")
-    if incident is None:
-        outcome.detail = "the sweep raised no incident"
-        return outcome
-    outcome.incident_id, outcome.severity = incident.id, incident.severity
-    say(f"  incident #{incident.id} [{incident.severity}] {incident.summary}")
-    await respond(world, outcome, incident, "freeze", say, target=Target(account="figlief"),
-                  options={"unverify_emails": True})
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+    return await respond(world, outcome, incident, "freeze", say, started,
+                         missing="the sweep raised no incident",
+                         target=Target(account="figlief"), options={"unverify_emails": True})
 
 
 Scenario = Callable[[World, Say], Awaitable[Outcome]]
