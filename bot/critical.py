@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.access import require_admin
 from bot.config import Settings
 from bot.feed.pypi import PyPIFeed
 from bot.ledger import Ledger, TrackedProjects
@@ -30,10 +31,6 @@ from detectors.critical_set import (
 )
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-
-
-class NotAuthorized(PermissionError):
-    pass
 
 
 @dataclass(slots=True)
@@ -136,24 +133,13 @@ def _audit(session: AsyncSession, actor: str, action: str, target: str, outcome:
                            outcome=outcome, reason=reason, detail={}))
 
 
-async def _admin_check(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, actor: str, action: str,
-    target: str, reason: str | None,
-) -> None:
-    if actor in settings.access.admins:
-        return
-    async with sessions.begin() as session:
-        _audit(session, actor, action, target, "refused", reason)
-    raise NotAuthorized(f"{actor!r} is not in access.admins; the attempt was audited")
-
-
 async def add_critical(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, tracked: TrackedProjects,
     name: str, actor: str, reason: str,
 ) -> Project:
     """An admin marks a project critical (also lifting an earlier removal)."""
     target = f"project:{canonicalize(name)}"
-    await _admin_check(sessions, settings, actor, "critical.add", target, reason)
+    await require_admin(sessions, settings.access.admins, actor, "critical.add", target, reason)
     now = datetime.now(UTC)
     async with sessions.begin() as session:
         project = (await session.execute(
@@ -176,7 +162,8 @@ async def remove_critical(
 ) -> bool:
     """An admin takes a project out of the critical set; recomputes will not put it back."""
     target = f"project:{canonicalize(name)}"
-    await _admin_check(sessions, settings, actor, "critical.remove", target, reason)
+    await require_admin(sessions, settings.access.admins, actor, "critical.remove", target,
+                        reason)
     async with sessions.begin() as session:
         project = (await session.execute(
             select(Project).where(Project.normalized_name == canonicalize(name))

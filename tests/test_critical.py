@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from _indexdouble_fixtures import IndexDouble
+from bot.access import NotAuthorized
 from bot.config import Settings, load_settings
-from bot.critical import NotAuthorized, add_critical, recompute, remove_critical
+from bot.critical import add_critical, recompute, remove_critical
 from bot.incidents import get_incident, record_finding
 from bot.store.models import AuditEntry, CriticalMark, Incident, Project
 from bot.types import Finding, Severity

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
+from bot.access import NotAuthorized
 from bot.cli.common import (
     ActorOption,
     ConfigOption,
@@ -21,7 +22,7 @@ from bot.cli.common import (
     settings_from,
     with_warden,
 )
-from bot.critical import NotAuthorized, add_critical, explain, recompute, remove_critical
+from bot.critical import add_critical, explain, recompute, remove_critical
 from bot.store.models import Project
 from bot.wiring import Warden
 from detectors.critical_set import DownloadSourceError

@@ -17,6 +17,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from bot.access import NotAuthorized
 from bot.cli.common import (
     ActorOption,
     ConfigOption,
@@ -30,7 +31,6 @@ from bot.cli.common import (
     with_warden,
 )
 from bot.config import Settings
-from bot.critical import NotAuthorized
 from bot.wiring import Warden
 from detectors.typosquat.allowlist import add_false_positive, list_allowed, require_admin
 from detectors.typosquat.names import InvalidName, Name, parse_name

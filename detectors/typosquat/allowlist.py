@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.critical import NotAuthorized
+from bot import access
 from bot.store.models import AuditEntry
 from bot.store.typosquat_models import TyposquatAllow
 from detectors.typosquat.names import parse_name
@@ -58,15 +58,8 @@ async def require_admin(
 ) -> None:
     """Refuse unless `actor` is in access.admins; a refusal is audited (and committed, in
     its own transaction, since the caller's work will not happen)."""
-    if actor in admins:
-        return
-    async with sessions.begin() as session:
-        session.add(AuditEntry(
-            at=datetime.now(UTC), actor=actor, action=ACTION,
-            target=f"project:{parse_name(candidate).canonical}", outcome="refused",
-            reason=reason, detail={"why": "not in access.admins"},
-        ))
-    raise NotAuthorized(f"{actor!r} is not in access.admins; the attempt was audited")
+    await access.require_admin(sessions, admins, actor, ACTION,
+                               f"project:{parse_name(candidate).canonical}", reason)
 
 
 async def is_allowed(session: AsyncSession, candidate: str, target: str) -> bool:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.access import NotAuthorized
 from bot.config import load_settings
-from bot.critical import NotAuthorized
 from bot.events import IndexEvent, parse_action
 from bot.ledger import Ledger, TrackedProjects
 from bot.pipeline import Pipeline
