@@ -163,9 +163,9 @@ class IndexClient:
             raise RetryableStatus(response.status, retry_after)
 
     async def xmlrpc(
-        self, method: str, *params: Any, decode: Callable[[Any], T] = lambda v: v
+        self, method: str, *params: Any, decode: Callable[[bytes], T] = decode_response
     ) -> T:
-        """Call `method`; `decode` validates the value inside the retry loop."""
+        """Call `method`; `decode` reads and validates the body inside the retry loop."""
         body = encode_call(method, *params)
 
         async def attempt() -> T:
@@ -175,7 +175,7 @@ class IndexClient:
                 self._check_status(response)
                 if response.status != 200:
                     raise MalformedResponse(f"XML-RPC {method}: HTTP {response.status}")
-                return decode(decode_response(await self._read(response)))
+                return decode(await self._read(response))
 
         return await self._with_retries(f"xmlrpc {method}", attempt)
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.events import EventParseError, IndexEvent, parse_entry
+from bot.feed.changelog_xml import fast_changelog
 from bot.feed.client import IndexClient, IndexUnavailable
-from bot.feed.xmlrpc import MalformedResponse
+from bot.feed.xmlrpc import MalformedResponse, decode_response
 
 
 def decode_changelog(value: Any) -> list[IndexEvent]:
@@ -34,6 +35,12 @@ def decode_changelog(value: Any) -> list[IndexEvent]:
         last = event.serial
         events.append(event)
     return events
+
+
+def decode_changelog_body(body: bytes) -> list[IndexEvent]:
+    """A changelog response body as events: the strict fast path, else the general decoder."""
+    entries = fast_changelog(body)
+    return decode_changelog(decode_response(body) if entries is None else entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +180,8 @@ class PyPIFeed:
         return value
 
     async def changelog_since(self, serial: int) -> list[IndexEvent]:
-        return await self.client.xmlrpc("changelog_since_serial", serial, decode=decode_changelog)
+        return await self.client.xmlrpc("changelog_since_serial", serial,
+                                            decode=decode_changelog_body)
 
     async def project(self, name: str) -> ProjectFacts | None:
         doc = await self.client.get_json(f"/pypi/{name}/json")
