@@ -36,30 +36,41 @@ SYNC_KIND = "slack.sync"
 class Background:
     """Tasks started after ack(): kept referenced, their failures logged, awaitable.
 
-    Requests come first: a task waits (at most `patience` seconds) until no request is
-    being answered, and at most `limit` run at once, so a burst of clicks is acked
-    before the work it asked for competes for the event loop and the database.
+    Requests come first: a task waits (at most `patience` seconds) until no request has
+    been answered for `grace` seconds, and at most `limit` run at once, so a burst of
+    clicks is acked before the work it asked for competes for the event loop and the
+    database. (Between two requests of a burst nothing is being answered for a moment;
+    without the grace the work would start in those gaps.)
     """
 
-    def __init__(self, limit: int = 4, patience: float = 0.5) -> None:
+    def __init__(self, limit: int = 4, patience: float = 0.5, grace: float = 0.03) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(limit)
         self._patience = patience
+        self._grace = grace
         self._answering = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._settling: asyncio.TimerHandle | None = None
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """Around the handling of one request (until its response is ready)."""
         self._answering += 1
         self._quiet.clear()
+        if self._settling is not None:
+            self._settling.cancel()
+            self._settling = None
         try:
             yield
         finally:
             self._answering -= 1
             if not self._answering:
-                self._quiet.set()
+                self._settling = asyncio.get_running_loop().call_later(self._grace, self._settled)
+
+    def _settled(self) -> None:
+        self._settling = None
+        self._quiet.set()
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(self._run(work), name=name)
