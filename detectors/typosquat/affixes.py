@@ -70,20 +70,38 @@ def core_of(canonical: str) -> str:
     return core
 
 
+# The suffixes by their last character, in SUFFIXES order: a name is tried only against
+# those it may end with.
+SUFFIXES_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _suffix in SUFFIXES:
+    SUFFIXES_BY_LAST[_suffix[-1]] = (*SUFFIXES_BY_LAST.get(_suffix[-1], ()), _suffix)
+
+
+def _common_start(texts: tuple[str, ...]) -> str:
+    start = min(texts, key=len)
+    while not all(text.startswith(start) for text in texts):
+        start = start[:-1]
+    return start
+
+
+PREFIX_START = _common_start(PREFIXES)  # every prefix starts so (`py`)
+
+
 def strip_affixes(canonical: str) -> Iterator[tuple[str, str, str]]:
     """(rest, head, tail) for each way to remove one known prefix and/or suffix, where
     `head + rest + tail == canonical` (separators next to an affix go with the affix)."""
     heads = [("", canonical)]
-    for prefix in PREFIXES:
-        if canonical.startswith(prefix):
-            k = len(prefix)
-            while canonical[k : k + 1] == "-":
-                k += 1
-            heads.append((canonical[:k], canonical[k:]))
+    if canonical.startswith(PREFIX_START):
+        for prefix in PREFIXES:
+            if canonical.startswith(prefix):
+                k = len(prefix)
+                while canonical[k : k + 1] == "-":
+                    k += 1
+                heads.append((canonical[:k], canonical[k:]))
     for head, rest in heads:
         if head and len(rest) >= MIN_CORE:
             yield rest, head, ""
-        for suffix in SUFFIXES:
+        for suffix in SUFFIXES_BY_LAST.get(rest[-1:], ()):
             if rest.endswith(suffix):
                 base = rest[: -len(suffix)]
                 while base.endswith("-"):

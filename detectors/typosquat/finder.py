@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.matches import Match
-from detectors.typosquat.shapes import affixes, combos, look_alikes, reorder, versions
+from detectors.typosquat.shapes import (
+    affixes,
+    combo_words,
+    joined,
+    look_alikes,
+    reorder,
+    versions,
+)
 from detectors.typosquat.slips import slips
 
 __all__ = ["Match", "find"]
@@ -22,8 +29,16 @@ def find(index: ProtectedIndex, c: str, shown: str = "") -> list[Match]:
     out: list[Match] = []
     slips(index, c, out, shown)
     look_alikes(index, c, out)
-    reorder(index, c, out)
+    # Words reordered, and a protected name after a separator, end the candidate with
+    # a word of some protected name: most names with separators end in none.
+    cut = c.rfind("-")
+    words = cut >= 0 and c[cut + 1:] in index.words
+    if words:
+        reorder(index, c, out)
     affixes(index, c, out)
-    versions(index, c, out)
-    combos(index, c, out)
+    if c[-1:].isdigit():  # its own first test, saving a call for most names
+        versions(index, c, out)
+    if words:
+        joined(index, c, out)
+    combo_words(index, c, out)
     return out

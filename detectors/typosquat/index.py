@@ -15,23 +15,63 @@ than a comparison with every protected name:
   without its first word, for namespaced names: `apache-airflow-x` -> `airflow-x`).
 - `by_start`: the two-typo names by their first letters, for the two-slip changes the
   deletion table cannot see (two substitutions, a slip plus an insertion).
+
+Most candidates resemble nothing, so the per-candidate cost is mostly spent proving
+that, and the index also keeps exact prefilters for it (each test in
+tests/typosquat/test_typosquat_prefilter.py checks one against the full lookups):
+
+- `near_keys`: every `near` key is also filed by its first half (`heads`) and its
+  second half (`halves`); a deletion of the candidate can only be a key if the part of
+  the candidate it leaves intact is filed there, so two lookups rule out most of the
+  candidate's deletions instead of one lookup each.
+- `near_set` and `shaped`: the keys of `near`, and those of the smaller tables, as
+  sets, which answer "absent" (the common case) in about one memory access where a
+  large dictionary takes two or three (and the small set stays in the processor's
+  cache for the strings made from a candidate: its skeleton, its words sorted...).
+- `words`: every word of every name; a candidate whose last word is none of them can
+  be no protected name's words reordered nor end in a protected name.
+- `by_start` is filed under every spelling of a start with the same skeleton (no
+  skeleton to compute per candidate) and by candidate length, with the integers that
+  let `slips.close_starts` compare a candidate's ends to many names cheaply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from detectors.typosquat.affixes import COMBINATION_AFFIXES, core_of
-from detectors.typosquat.keyboard import SKELETON_TABLE
+from detectors.typosquat.keyboard import ALPHABET, SKELETON_TABLE
 from detectors.typosquat.names import skeleton
 
 # One id, or several in a list (most keys have exactly one: saves memory). Ids >= 0 are
 # protected entries; negative ids are affixed variants (`~id` indexes `variants`).
 Ids = int | list[int]
+Cuts = tuple[tuple[slice, slice], ...]  # (head, tail) slices making deletions of a text
 NAMESPACE_MIN = 3  # this many protected `<token>-...` names make `<token>` a namespace
 START = 4  # characters of `by_start` keys
 LONG_NAME, LONG_TOP = 12, 2000  # names this long are matched at two slips down to this rank
+
+
+def _preimages() -> dict[str, str]:
+    """Each skeleton character and the name characters it stands for (`l`: `l1i`)."""
+    table: dict[str, str] = {}
+    for char in ALPHABET:
+        key = char.translate(SKELETON_TABLE)
+        table[key] = table.get(key, "") + char
+    return table
+
+
+_PREIMAGES = _preimages()
+
+
+def _unskeleton(key: str) -> list[str]:
+    """Every text whose skeleton (per character) is `key`."""
+    texts = [""]
+    for char in key:
+        texts = [text + other for text in texts for other in _PREIMAGES.get(char, char)]
+    return texts
 
 
 def ids(value: Ids | None) -> Iterator[int]:
@@ -59,6 +99,30 @@ class Protected:
     name: str  # canonical
     rank: int | None  # position in the ranked list; None for names protected otherwise
     two_typos: bool  # also matched at two edits (popular and long)
+
+
+class Start(NamedTuple):
+    """A two-typo name as compared with candidates of one length: how many characters
+    align (`width`, the shorter length), and the name's first and last that many
+    characters as big-endian integers of ASCII bytes (-1 if not ASCII), so that the
+    characters that differ are the non-zero bytes of an XOR, not a loop. `shift` and
+    `mask` cut a candidate's integer down to its first and last `width` bytes."""
+
+    target: int
+    width: int
+    shift: int
+    mask: int
+    head: int
+    tail: int
+
+    @classmethod
+    def of(cls, target: int, name: str, length: int) -> Start:
+        width = min(length, len(name))
+        shift, mask = 8 * (length - width), (1 << 8 * width) - 1
+        if not name.isascii():
+            return cls(target, width, shift, mask, -1, -1)
+        return cls(target, width, shift, mask, int.from_bytes(name[:width].encode(), "big"),
+                   int.from_bytes(name[len(name) - width:].encode(), "big"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +156,47 @@ class ProtectedIndex:
         self.cores: dict[str, Ids] = {}
         # How many protected names start with "<token>-": plugin namespaces (django-...).
         self.first_tokens: dict[str, int] = {}
+        # Prefilter of `near`: its keys by length, their first halves and second halves;
+        # and for a candidate one longer, the slices making its deletions before and
+        # after the middle (made once: building the keys is most of the filter's cost).
+        self.heads: list[set[str]] = []
+        self.halves: list[set[str]] = []
+        self.cuts: list[tuple[Cuts, Cuts]] = []
+        # The keys of `near`, and of `exact`, `skeletons`, `token_sets`, `cores` and
+        # `tails` (`shaped`), as sets: most lookups are of absent keys.
+        self.near_set: set[str] = set()
+        self.shaped: set[str] = set()
         # Two-typo names by their first four characters: two slips that the deletion
         # table cannot see (two substitutions, a slip plus an insertion) are looked for
         # among the names starting like the candidate, as squats keep the start intact.
-        self.by_start: dict[str, Ids] = {}
+        # Filed under every spelling of the start that has the same skeleton (so the
+        # candidate's start is looked up as is), then by the candidate lengths at most
+        # two away from the name's; one inner table is shared by all those spellings.
+        self.by_start: dict[str, dict[int, list[Start]]] = {}
         # Names of three words or more without their first one (`apache-airflow-x` ->
         # `airflow-x`): dropping a namespace prefix is an affix squat too.
         self.tails: dict[str, Ids] = {}
+        # Every word of every name: a candidate whose last word is none of them has no
+        # protected name after a separator nor the words of one in another order.
+        self.words: set[str] = set()
+
+    def near_keys(self, c: str) -> list[str]:
+        """The keys of candidate `c` that may be in `near`: its one-deletion variants,
+        then `c` itself, leaving out the deletions the half tables rule out (in that
+        order, so the hits come out as without the prefilter)."""
+        n = len(c) - 1  # the length of a deletion
+        keys: list[str] = []
+        if n < len(self.heads):
+            h = n // 2  # as in `_near`
+            before, after = self.cuts[n]
+            # Deleting before `h` leaves the tail `c[h + 1:]` intact, at or after `h`
+            # the head `c[:h]`.
+            if c[h + 1:] in self.halves[n]:
+                keys = [c[head] + c[tail] for head, tail in before]
+            if c[:h] in self.heads[n]:
+                keys += [c[head] + c[tail] for head, tail in after]
+        keys.append(c)
+        return keys
 
     def popular(self, target: int) -> bool:
         """Among the most popular names (rank <= popular_top): worth impersonating."""
@@ -134,7 +232,7 @@ class ProtectedIndex:
         return canonical in self.exact
 
     def get(self, canonical: str) -> Protected | None:
-        found = self.exact.get(canonical)
+        found = self.exact.get(canonical) if canonical in self.shaped else None
         return None if found is None else self.entries[found]
 
     def add(self, name: str, rank: int | None = None) -> None:
@@ -155,34 +253,62 @@ class ProtectedIndex:
         target = len(self.entries)
         self.entries.append(Protected(name, rank, two))
         self.exact[name] = target
-        near = self.near
-        _put(near, name, target)
+        self.shaped.add(name)
+        self._near(name, target)
         deletions = {name[:i] + name[i + 1:] for i in range(len(name))}
         for variant in deletions:
-            _put(near, variant, target)
+            self._near(variant, target)
         if two:
             for variant in deletions:
                 for i in range(len(variant)):
-                    _put(near, variant[:i] + variant[i + 1:], target)
-            _put(self.by_start, name[:START].translate(SKELETON_TABLE), target)
+                    self._near(variant[:i] + variant[i + 1:], target)
+            self._add_start(name, target)
         if rank is not None and rank <= self.combination_top:
             self._add_affixed(target, name)
-        _put(self.skeletons, skeleton(name), target)
+        self._put_shaped(self.skeletons, skeleton(name), target)
+        self.words.update(name.split("-"))
         if "-" in name:
             tokens = name.split("-")
-            _put(self.token_sets, "-".join(sorted(tokens)), target)
+            self._put_shaped(self.token_sets, "-".join(sorted(tokens)), target)
             self.first_tokens[tokens[0]] = self.first_tokens.get(tokens[0], 0) + 1
             if len(tokens) > 2:
-                _put(self.tails, name[len(tokens[0]) + 1:], target)
+                self._put_shaped(self.tails, name[len(tokens[0]) + 1:], target)
         core = core_of(name)
         if core != name:
-            _put(self.cores, core, target)
+            self._put_shaped(self.cores, core, target)
+
+    def _put_shaped(self, table: dict[str, Ids], key: str, target: int) -> None:
+        _put(table, key, target)
+        self.shaped.add(key)
+
+    def _near(self, key: str, target: int) -> None:
+        _put(self.near, key, target)
+        self.near_set.add(key)
+        n = len(key)
+        while len(self.heads) <= n:
+            self.heads.append(set())
+            self.halves.append(set())
+            m = len(self.cuts)  # deletions of this length: of candidates one longer
+            deletions = tuple((slice(0, i), slice(i + 1, None)) for i in range(m + 1))
+            self.cuts.append((deletions[: m // 2], deletions[m // 2:]))
+        h = n // 2  # a key is cut into its filed head and tail in the middle
+        self.heads[n].add(key[:h])
+        self.halves[n].add(key[h:])
+
+    def _add_start(self, name: str, target: int) -> None:
+        key = name[:START].translate(SKELETON_TABLE)
+        lengths: dict[int, list[Start]] | None = None
+        for spelling in _unskeleton(key):
+            lengths = self.by_start.setdefault(spelling, lengths if lengths is not None else {})
+        assert lengths is not None  # a name has a start
+        for length in range(max(len(name) - 2, 0), len(name) + 3):
+            lengths.setdefault(length, []).append(Start.of(target, name, length))
 
     def _add_affixed(self, target: int, name: str) -> None:
         for head, tail in COMBINATION_AFFIXES:
             text = head + name + tail
             key = ~len(self.variants)
             self.variants.append(Variant(target, text, len(head), head, tail))
-            _put(self.near, text, key)
+            self._near(text, key)
             for i in range(len(head), len(head) + len(name)):
-                _put(self.near, text[:i] + text[i + 1:], key)
+                self._near(text[:i] + text[i + 1:], key)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from bot.events import MAX_NAME_LENGTH
 from detectors.typosquat.keyboard import (
     MULTI_HOMOGLYPHS,
-    SKELETON_TABLE,
     UNICODE_CONFUSABLES,
+    collapse,
 )
 
 # PyPI's rule (warehouse forklift, packaging.utils): ASCII letters, digits, `.`, `_`, `-`;
@@ -30,6 +30,10 @@ class InvalidName(ValueError):
     """A string that cannot be a project name; str(err) says why, in one line."""
 
 
+Folded = tuple[tuple[str, str], ...]  # (original character, ASCII look-alike) pairs
+Parts = tuple[str, str, str, Folded]  # a Name's fields: raw, ascii, canonical, folded
+
+
 @dataclass(frozen=True, slots=True)
 class Name:
     """A validated project name."""
@@ -37,7 +41,7 @@ class Name:
     raw: str  # as given, surrounding whitespace removed
     ascii: str  # raw with Unicode look-alikes folded to ASCII (== raw for ASCII input)
     canonical: str  # PEP 503 form of `ascii`
-    folded: tuple[tuple[str, str], ...] = ()  # (original character, ASCII look-alike) pairs
+    folded: Folded = ()
 
 
 def canonicalize(name: str) -> str:
@@ -78,6 +82,12 @@ def _fold(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 def parse_name(raw: str) -> Name:
     """Validate `raw` as a project name and compute its forms; raises InvalidName."""
+    return Name(*name_parts(raw))
+
+
+def name_parts(raw: str) -> Parts:
+    """`parse_name` as a plain tuple (raw, ascii, canonical, folded), for callers that
+    check millions of names and need no Name object."""
     text = raw.strip()
     if not text:
         raise InvalidName("empty project name")
@@ -89,13 +99,15 @@ def parse_name(raw: str) -> Name:
     ascii_text = text
     if not text.isascii():
         ascii_text, folded = _fold(text)
+    if ascii_text.isalnum():  # most names: ASCII letters and digits only, so valid
+        return text, ascii_text, ascii_text.lower(), folded
     if not _VALID.fullmatch(ascii_text):
         shown = text if len(text) <= 60 else text[:57] + "..."
         raise InvalidName(
             f"not a valid project name: {shown!r} (use ASCII letters, digits, '.', '_' and "
             "'-', starting and ending with a letter or digit)"
         )
-    return Name(text, ascii_text, canonicalize(ascii_text), folded)
+    return text, ascii_text, canonicalize(ascii_text), folded
 
 
 def squash(canonical: str) -> str:
@@ -110,4 +122,4 @@ def skeleton(canonical: str) -> str:
     for seq, glyph in MULTI_HOMOGLYPHS:
         if seq in text:
             text = text.replace(seq, glyph)
-    return text.translate(SKELETON_TABLE)
+    return collapse(text)

@@ -7,16 +7,19 @@ resembling nothing costs next to nothing.
 
 from __future__ import annotations
 
+import re
+
 from detectors.typosquat.affixes import (
     GENERIC_WORDS,
+    PREFIX_START,
     PREFIXES,
     SQUAT_WORDS,
-    SUFFIXES,
+    SUFFIXES_BY_LAST,
     strip_affixes,
     version_splits,
 )
 from detectors.typosquat.index import ProtectedIndex, ids
-from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, SKELETON_TABLE
+from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, SKELETON_BYTES, collapse
 from detectors.typosquat.matches import Match, added, differing
 from detectors.typosquat.techniques import Technique
 
@@ -32,27 +35,30 @@ MIN_COMBO_BASE = 4  # a combosquat's protected part has at least this many chara
 NAMESPACE_WIDE = 50  # `<name>-<generic word>` is ordinary plugin naming beyond this
 _SMALL_DIGITS = frozenset({"2", "3"})
 MAX_LOOK_ALIKE = 3  # longest run of look-alike characters replacing the original
-_FLAT = str.maketrans("", "", "-")
+# A separator between two equal characters, found at every position (overlapping).
+_SPLIT_AT_DOUBLE = re.compile(r"(?=(.)-\1)")
 
 
 def look_alikes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     """Same skeleton: only separators differ (`pythondateutil`), or look-alike
     characters (`rnatplotlib`, `reque5ts`), or both."""
-    flat = c.translate(_FLAT)
+    flat = c.replace("-", "")
     text = flat
     for seq, glyph in MULTI_HOMOGLYPHS:
         if seq in text:
             text = text.replace(seq, glyph)
-    if flat != c:
+    if flat != c and _SPLIT_AT_DOUBLE.search(c):
         _split_repetition(index, c, flat, out)
-    found = index.skeletons.get(text.translate(SKELETON_TABLE))
+    # `collapse`, inlined for the common ASCII case: this runs for every name.
+    text = text.encode().translate(SKELETON_BYTES).decode() if text.isascii() else collapse(text)
+    found = index.skeletons.get(text) if text in index.shaped else None
     if found is None:
         return
     for target in ids(found):
         name = index.entries[target].name
         if name == c:
             continue
-        name_flat = name.translate(_FLAT)
+        name_flat = name.replace("-", "")
         if name_flat == flat:
             how = (
                 "its separators removed" if "-" not in c
@@ -73,23 +79,27 @@ def look_alikes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
 
 def _split_repetition(index: ProtectedIndex, c: str, flat: str, out: list[Match]) -> None:
     """A name split into words at a doubled letter: `log-guru` for `loguru`."""
-    for i in range(1, len(c) - 1):
-        if c[i] == "-" and c[i - 1] == c[i + 1]:
-            target = index.exact.get(c[:i] + c[i + 2:])
-            if target is not None:
-                name = index.entries[target].name
-                how = f"split into words at a repeated `{c[i + 1]}`"
-                out.append(Match(target, (T.REPETITION, T.SEPARATOR), f"is `{name}` {how}"))
+    for found in _SPLIT_AT_DOUBLE.finditer(c):
+        i = found.start() + 1  # the separator
+        target = index.exact.get(c[:i] + c[i + 2:])
+        if target is not None:
+            name = index.entries[target].name
+            how = f"split into words at a repeated `{c[i + 1]}`"
+            out.append(Match(target, (T.REPETITION, T.SEPARATOR), f"is `{name}` {how}"))
 
 
 def reorder(index: ProtectedIndex, c: str, out: list[Match]) -> None:
-    """The same words in another order: `dateutil-python` for `python-dateutil`."""
-    if "-" not in c:
-        return
+    """The same words in another order: `dateutil-python` for `python-dateutil`.
+    (Nothing for a name without separators; `find` calls it only for names ending in a
+    word of some protected name, as the words of one reordered do.)"""
+    if c[: c.find("-")] not in index.words:
+        return  # nor does it start with one
     tokens = c.split("-")
     if len(tokens) > 8:
         return
-    for target in ids(index.token_sets.get("-".join(sorted(tokens)))):
+    key = "-".join(sorted(tokens))
+    found = index.token_sets.get(key) if key in index.shaped else None
+    for target in ids(found) if found is not None else ():
         name = index.entries[target].name
         if name != c:
             out.append(Match(target, (T.WORD_REORDER,), f"is `{name}` with its words reordered"))
@@ -98,23 +108,31 @@ def reorder(index: ProtectedIndex, c: str, out: list[Match]) -> None:
 def affixes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     """`python-`/`py`/`-py`/`-dev`/`s`... added to, swapped on or removed from a name."""
     exact, cores, entries = index.exact, index.cores, index.entries
-    for target in ids(cores.get(c)):
-        if index.top(target):  # `dateutil` for `python-dateutil`: only the very top
-            name = entries[target].name
-            out.append(Match(target, (T.AFFIX,), f"is `{name}` with {_changed(name, c, '', '')}"))
-    if c.count("-") >= 2:
-        for target in ids(index.tails.get(c)):  # `airflow-providers-x` for `apache-...`
-            name = entries[target].name
+    if c in index.shaped:
+        cored = cores.get(c)
+        for target in ids(cored) if cored is not None else ():
+            if index.top(target):  # `dateutil` for `python-dateutil`: only the very top
+                name = entries[target].name
+                how = _changed(name, c, "", "")
+                out.append(Match(target, (T.AFFIX,), f"is `{name}` with {how}"))
+        tailed = index.tails.get(c) if c.count("-") >= 2 else None
+        for target in ids(tailed) if tailed is not None else ():
+            name = entries[target].name  # `airflow-providers-x` for `apache-airflow-...`
             head = name[: len(name) - len(c)]
             if index.namespace(head.rstrip("-")):
                 out.append(Match(target, (T.AFFIX,), f"is `{name}` without its prefix `{head}`"))
-    if not c.startswith(PREFIXES) and not c.endswith(SUFFIXES):
+    if not (c.startswith(PREFIX_START) and c.startswith(PREFIXES)) and not c.endswith(
+        SUFFIXES_BY_LAST.get(c[-1:], ())
+    ):
         return  # the common case: nothing to strip
     for rest, head, tail in strip_affixes(c):
+        if rest not in index.shaped:
+            continue
         plain = exact.get(rest)
         if plain is not None and not (tail in _SMALL_DIGITS and rest[-1].isdigit()):
             out.append(Match(plain, (T.AFFIX,), f"is `{rest}` with {added(head, tail)}"))
-        for target in ids(cores.get(rest)):  # swapped: `python3-dateutil`
+        cored = cores.get(rest)
+        for target in ids(cored) if cored is not None else ():  # swapped: `python3-dateutil`
             name = entries[target].name
             if name != c and index.top(target):
                 how = _changed(name, rest, head, tail)
@@ -141,7 +159,7 @@ def versions(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     if not c[-1:].isdigit():
         return
     for base, suffix in version_splits(c):
-        target = index.exact.get(base)
+        target = index.exact.get(base) if base in index.shaped else None
         if target is None:
             continue
         if suffix.lstrip("-") not in _SMALL_DIGITS:
@@ -176,31 +194,43 @@ def _worth(index: ProtectedIndex, target: int) -> bool:
     return index.popular(target) and index.first_tokens.get(name, 0) < NAMESPACE_WIDE
 
 
-def combos(index: ProtectedIndex, c: str, out: list[Match]) -> None:
-    """A protected name with a squat word (`requests-lite`), a popular one with a
-    generic word (`numpy-utils`), or two of the very top names joined
-    (`matplotlib-requests`) where the first is not a plugin namespace (`django-...`):
-    `<framework>-<library>` is how integrations are named."""
-    exact = index.exact
-    if "-" in c:
-        tokens = c.split("-")
-        for k in range(1, len(tokens)):
-            left, right = "-".join(tokens[:k]), "-".join(tokens[k:])
-            lt, rt = exact.get(left), exact.get(right)
-            if lt is not None and rt is not None:
-                if (min(len(left), len(right)) >= MIN_COMBO_BASE and index.top(lt)
-                        and index.top(rt) and not index.namespace(tokens[0])):
-                    phrase = f"joins the protected `{left}` and `{right}`"
-                    out.append(Match(lt, (T.COMBOSQUAT,), phrase))
-                    out.append(Match(rt, (T.COMBOSQUAT,), phrase))
-            elif rt is not None and len(right) >= MIN_COMBO_BASE and all(
-                t in _SQUAT or (t in _GENERIC and _worth(index, rt)) for t in tokens[:k]
-            ):
-                out.append(Match(rt, (T.COMBOSQUAT,), f"is `{right}` with `{left}` added"))
-    if not c.endswith(_ALL_WORDS):
+def joined(index: ProtectedIndex, c: str, out: list[Match]) -> None:
+    """Combosquats with separators: a protected name after squat words
+    (`secure-requests`), or after a generic word for a popular one, or two of the very
+    top names joined (`matplotlib-requests`) where the first is not a plugin namespace
+    (`django-...`): `<framework>-<library>` is how integrations are named. (All end in
+    a protected name, so in a word of one: `find` calls it only for such names.)"""
+    exact, shaped = index.exact, index.shaped
+    cut = c.find("-")
+    while cut >= 0:
+        # Each way to split at a separator; both ways need the right part protected.
+        left, right = c[:cut], c[cut + 1:]
+        cut = c.find("-", cut + 1)
+        rt = exact.get(right) if right in shaped else None
+        if rt is None:
+            continue
+        lt = exact.get(left)
+        if lt is not None:
+            if (min(len(left), len(right)) >= MIN_COMBO_BASE and index.top(lt)
+                    and index.top(rt) and not index.namespace(c.split("-", 1)[0])):
+                phrase = f"joins the protected `{left}` and `{right}`"
+                out.append(Match(lt, (T.COMBOSQUAT,), phrase))
+                out.append(Match(rt, (T.COMBOSQUAT,), phrase))
+        elif len(right) >= MIN_COMBO_BASE and all(
+            t in _SQUAT or (t in _GENERIC and _worth(index, rt)) for t in left.split("-")
+        ):
+            out.append(Match(rt, (T.COMBOSQUAT,), f"is `{right}` with `{left}` added"))
+
+
+def combo_words(index: ProtectedIndex, c: str, out: list[Match]) -> None:
+    """Combosquats ending in words: a protected name with a squat word
+    (`requests-lite`, `requestslite`), or a popular one with a generic word
+    (`numpy-utils`)."""
+    if not c.endswith(_WORDS_BY_LAST.get(c[-1:], ())):
         return
+    exact, shaped = index.exact, index.shaped
     for base, words, generic in _word_tails(c):
-        target = exact.get(base)
+        target = exact.get(base) if base in shaped else None
         if target is not None and (not generic or _worth(index, target)):
             phrase = f"is `{base}` with `{words.lstrip('-')}` added"
             out.append(Match(target, (T.COMBOSQUAT,), phrase))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import compress, count
+from operator import ne
 
 from detectors.typosquat.keyboard import VOWELS, adjacent, bit_flip, look_alike
 
@@ -124,25 +126,27 @@ def _numeric(edit: Edit, candidate: str, target: str) -> bool:
     return _in_number(target if edit.old else candidate, edit.at)
 
 
+def _first_difference(a: str, b: str) -> int:
+    """The first position where `a` and `b` differ, or the shorter one's length (the
+    comparisons run in C: this is on the path of every near hit)."""
+    return next(compress(count(), map(ne, a, b)), min(len(a), len(b)))
+
+
 def _one_edit(candidate: str, target: str) -> Edit | None:
     lc, lt = len(candidate), len(target)
     if lc == lt - 1:  # something of the target is missing
-        i = 0
-        while i < lc and candidate[i] == target[i]:
-            i += 1
+        i = _first_difference(candidate, target)
         if candidate[i:] != target[i + 1:]:
             return None
         return Edit(Technique.OMISSION, target[i], "", i)
     if lc == lt + 1:  # the candidate has one character more
-        i = 0
-        while i < lt and candidate[i] == target[i]:
-            i += 1
+        i = _first_difference(candidate, target)
         if candidate[i + 1:] != target[i:]:
             return None
         return _insertion(candidate, i)
     if lc != lt or candidate == target:
         return None
-    diff = [i for i in range(lc) if candidate[i] != target[i]]
+    diff = list(compress(range(lc), map(ne, candidate, target)))
     if len(diff) == 1:
         i = diff[0]
         return _substitution(target[i], candidate[i], i)
@@ -151,6 +155,24 @@ def _one_edit(candidate: str, target: str) -> Edit | None:
         if candidate[i] == target[i + 1] and candidate[i + 1] == target[i]:
             return Edit(Technique.TRANSPOSITION, target[i : i + 2], candidate[i : i + 2], i)
     return None
+
+
+def _counts_within_two(a: str, b: str) -> bool:
+    """Cheap necessary condition for `a` and `b` to be two edits apart, before the
+    dynamic programme: a substitution, insertion or deletion changes the count of at
+    most one character each way (a transposition none), so at most two characters of
+    one may be missing from the other, counted with repetition. The common start and
+    end hold the same characters and are left out."""
+    i = _first_difference(a, b)
+    j = min(_first_difference(a[::-1], b[::-1]), min(len(a), len(b)) - i)
+    x, y = a[i : len(a) - j], b[i : len(b) - j]
+    if len(x) <= 2 and len(y) <= 2:
+        return True
+    in_x, in_y = set(x), set(y)
+    if len(in_x - in_y) > 2 or len(in_y - in_x) > 2:  # distinct characters: fewer still
+        return False
+    return (sum(max(0, x.count(ch) - y.count(ch)) for ch in in_x) <= 2
+            and sum(max(0, y.count(ch) - x.count(ch)) for ch in in_y) <= 2)
 
 
 def _osa_table(a: str, b: str) -> list[list[int]] | None:
@@ -218,6 +240,8 @@ def classify_two(candidate: str, target: str) -> tuple[Edit, Edit] | None:
     `reqeuts` is `requests` with `ue` transposed and `s` omitted, though another
     alignment of the same cost would replace `s` by `u`.
     """
+    if not _counts_within_two(candidate, target):
+        return None
     table = _osa_table(candidate, target)
     if table is None:
         return None

@@ -11,13 +11,13 @@ best-scoring match, flagged at `threshold` or above.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 
 from detectors.typosquat.finder import Match, find
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.keyboard import bit_flip
-from detectors.typosquat.names import Name, canonicalize, parse_name
+from detectors.typosquat.names import Folded, Name, canonicalize, name_parts
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import GENERIC_EDITS, STRONG_SLIPS, Technique
 
@@ -48,7 +48,7 @@ def popularity_bonus(rank: int | None) -> float:
     return 0.0 if rank <= 5000 else -0.03
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Verdict:
     """What the detector says about one name."""
 
@@ -62,9 +62,36 @@ class Verdict:
     target_rank: int | None = None
     note: str | None = None  # why a name is not flagged, when it resembles something
 
+    def __init__(
+        self, name: str, canonical: str, flagged: bool, target: str | None = None,
+        technique: str | None = None, score: float = 0.0, explanation: str | None = None,
+        target_rank: int | None = None, note: str | None = None,
+    ) -> None:
+        # One verdict per name of a scan: the generated frozen `__init__` spends a
+        # tenth of a clean name's check looking each field up for object.__setattr__;
+        # the fields' own slot setters do the same work directly.
+        _set_name(self, name)
+        _set_canonical(self, canonical)
+        _set_flagged(self, flagged)
+        _set_target(self, target)
+        _set_technique(self, technique)
+        _set_score(self, score)
+        _set_explanation(self, explanation)
+        _set_target_rank(self, target_rank)
+        _set_note(self, note)
+
     def as_json(self) -> dict[str, object]:
         return {"name": self.name, "target": self.target, "technique": self.technique,
                 "score": self.score}
+
+
+def _slot_setter(field: str) -> Callable[[Verdict, object], None]:
+    setter: Callable[[Verdict, object], None] = getattr(Verdict, field).__set__
+    return setter
+
+
+(_set_name, _set_canonical, _set_flagged, _set_target, _set_technique, _set_score,
+ _set_explanation, _set_target_rank, _set_note) = (_slot_setter(f.name) for f in fields(Verdict))
 
 
 def parse_allowlist(items: Iterable[str]) -> set[tuple[str, str]]:
@@ -159,16 +186,22 @@ class Analyzer:
 
     def check(self, raw: str) -> Verdict:
         """The verdict for one name as given; raises InvalidName for a non-name."""
-        return self.check_name(parse_name(raw))
+        return self._check(*name_parts(raw))
 
     def check_name(self, name: Name) -> Verdict:
+        return self._check(name.raw, name.ascii, name.canonical, name.folded)
+
+    def _check(self, raw: str, shown: str, canonical: str, folded: Folded) -> Verdict:
+        """The verdict for a name parsed into its forms (see `Name`): no Name object
+        is built when checking many names."""
         index = self.index
-        own = index.get(name.canonical)
-        if name.folded:
-            matches = self._unicode(name, own is not None)
+        own_id = index.exact.get(canonical) if canonical in index.shaped else None  # `get`
+        own = None if own_id is None else index.entries[own_id]
+        if folded:
+            matches = self._unicode(canonical, folded, own is not None)
             own = None  # a Unicode look-alike of a protected name is not that name
         else:
-            matches = find(index, name.canonical, name.ascii)
+            matches = find(index, canonical, shown)
         note = None
         best: tuple[float, int, Match] | None = None
         for match in matches:
@@ -176,9 +209,9 @@ class Analyzer:
             if not self._counts(match, entry.name):
                 continue
             if own is not None and not self._far_less_established(own.rank, entry.rank):
-                note = note or f"`{name.canonical}` is itself protected (rank {own.rank})"
+                note = note or f"`{canonical}` is itself protected (rank {own.rank})"
                 continue
-            if self.allowed(name.canonical, entry.name):
+            if self.allowed(canonical, entry.name):
                 note = f"allowlisted as a known legitimate pair with `{entry.name}`"
                 continue
             key = (self.score(match), -(entry.rank or 10**9), match)
@@ -186,16 +219,16 @@ class Analyzer:
                 best = key
         if best is None:
             if own is not None and note is None:
-                note = f"`{name.canonical}` is itself protected" + (
+                note = f"`{canonical}` is itself protected" + (
                     f" (rank {own.rank})" if own.rank is not None else ""
                 )
-            return Verdict(name.raw, name.canonical, False, note=note)
+            return Verdict(raw, canonical, False, note=note)
         score, _, match = best
         entry = index.entries[match.target]
         flagged = score >= self.threshold
         return Verdict(
-            name.raw, name.canonical, flagged, entry.name, match.technique, score,
-            f"`{name.raw}` {match.phrase}", entry.rank,
+            raw, canonical, flagged, entry.name, match.technique, score,
+            f"`{raw}` {match.phrase}", entry.rank,
             None if flagged else f"score {score} is below the threshold {self.threshold}",
         )
 
@@ -204,16 +237,16 @@ class Analyzer:
             return False
         return own_rank >= target_rank * self.established_rank_ratio
 
-    def _unicode(self, name: Name, exact: bool) -> list[Match]:
+    def _unicode(self, canonical: str, folded: Folded, exact: bool) -> list[Match]:
         shown = ", ".join(
-            f"`{ascii_char}` by `{char}` (U+{ord(char):04X})" for char, ascii_char in name.folded
+            f"`{ascii_char}` by `{char}` (U+{ord(char):04X})" for char, ascii_char in folded
         )
         if exact:
-            target = self.index.exact[name.canonical]
+            target = self.index.exact[canonical]
             return [Match(target, (T.HOMOGLYPH,),
-                          f"is `{name.canonical}` with Unicode look-alikes: {shown}")]
+                          f"is `{canonical}` with Unicode look-alikes: {shown}")]
         return [
             Match(m.target, (*m.techniques, T.HOMOGLYPH) if T.HOMOGLYPH not in m.techniques
                   else m.techniques, f"{m.phrase}, and Unicode look-alikes: {shown}", m.edits)
-            for m in find(self.index, name.canonical)
+            for m in find(self.index, canonical)
         ]
