@@ -3,14 +3,17 @@
 No scoring and no policy here beyond what defines a technique (that is `verdict.py`):
 each technique adds the protected names the candidate imitates, and a phrase explaining
 how. It runs for every name of a scan, so each technique is cheap for the common case
-of a name that resembles nothing.
+of a name that resembles nothing, and the cheap first test of most of them is made here,
+sparing the call for such a name.
 """
 
 from __future__ import annotations
 
+from detectors.typosquat.affixes import PREFIX_START, PREFIXES
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.matches import Match
 from detectors.typosquat.shapes import (
+    ENDINGS_BY_LAST,
     affixes,
     combo_words,
     joined,
@@ -30,15 +33,20 @@ def find(index: ProtectedIndex, c: str, shown: str = "") -> list[Match]:
     slips(index, c, out, shown)
     look_alikes(index, c, out)
     # Words reordered, and a protected name after a separator, end the candidate with
-    # a word of some protected name: most names with separators end in none.
+    # a word of some protected name (reordered ones start with one too): most names with
+    # separators end in none.
     cut = c.rfind("-")
     words = cut >= 0 and c[cut + 1:] in index.words
-    if words:
+    if words and c[: c.find("-")] in index.words:
         reorder(index, c, out)
-    affixes(index, c, out)
-    if c[-1:].isdigit():  # its own first test, saving a call for most names
+    last = c[-1:]
+    ending = c.endswith(ENDINGS_BY_LAST.get(last, ()))  # an affix or a combo word, maybe
+    if ending or c in index.shaped or (c.startswith(PREFIX_START) and c.startswith(PREFIXES)):
+        affixes(index, c, out)
+    if last.isdigit():
         versions(index, c, out)
     if words:
         joined(index, c, out)
-    combo_words(index, c, out)
+    if ending:
+        combo_words(index, c, out)
     return out

@@ -185,16 +185,15 @@ class ProtectedIndex:
         then `c` itself, leaving out the deletions the half tables rule out (in that
         order, so the hits come out as without the prefilter)."""
         n = len(c) - 1  # the length of a deletion
-        keys: list[str] = []
-        if n < len(self.heads):
-            h = n // 2  # as in `_near`
-            before, after = self.cuts[n]
-            # Deleting before `h` leaves the tail `c[h + 1:]` intact, at or after `h`
-            # the head `c[:h]`.
-            if c[h + 1:] in self.halves[n]:
-                keys = [c[head] + c[tail] for head, tail in before]
-            if c[:h] in self.heads[n]:
-                keys += [c[head] + c[tail] for head, tail in after]
+        if n >= len(self.heads):
+            return [c]
+        h = n // 2  # as in `_near`
+        before, after = self.cuts[n]
+        # Deleting before `h` leaves the tail `c[h + 1:]` intact, at or after `h` the
+        # head `c[:h]`.
+        keys = [c[head] + c[tail] for head, tail in before] if c[h + 1:] in self.halves[n] else []
+        if c[:h] in self.heads[n]:
+            keys += [c[head] + c[tail] for head, tail in after]
         keys.append(c)
         return keys
 

@@ -31,12 +31,19 @@ _ALL_WORDS = (*SQUAT_WORDS, *GENERIC_WORDS)
 _WORDS_BY_LAST: dict[str, tuple[str, ...]] = {}
 for _word in _ALL_WORDS:
     _WORDS_BY_LAST[_word[-1]] = (*_WORDS_BY_LAST.get(_word[-1], ()), _word)
+# The suffixes `affixes` strips and the words `combo_words` looks for, by last character:
+# a name ending in none of them needs neither (one test for both in `find`).
+ENDINGS_BY_LAST: dict[str, tuple[str, ...]] = {
+    last: (*SUFFIXES_BY_LAST.get(last, ()), *_WORDS_BY_LAST.get(last, ()))
+    for last in {*SUFFIXES_BY_LAST, *_WORDS_BY_LAST}
+}
 MIN_COMBO_BASE = 4  # a combosquat's protected part has at least this many characters
 NAMESPACE_WIDE = 50  # `<name>-<generic word>` is ordinary plugin naming beyond this
 _SMALL_DIGITS = frozenset({"2", "3"})
 MAX_LOOK_ALIKE = 3  # longest run of look-alike characters replacing the original
-# A separator between two equal characters, found at every position (overlapping).
-_SPLIT_AT_DOUBLE = re.compile(r"(?=(.)-\1)")
+# A separator between two equal characters, matched at the separator (every one, so
+# overlapping ones too): a pattern starting with a literal is searched for far faster.
+_SPLIT_AT_DOUBLE = re.compile(r"-(?<=(.)-)(?=\1)")
 
 
 def look_alikes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
@@ -80,7 +87,7 @@ def look_alikes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
 def _split_repetition(index: ProtectedIndex, c: str, flat: str, out: list[Match]) -> None:
     """A name split into words at a doubled letter: `log-guru` for `loguru`."""
     for found in _SPLIT_AT_DOUBLE.finditer(c):
-        i = found.start() + 1  # the separator
+        i = found.start()  # the separator
         target = index.exact.get(c[:i] + c[i + 2:])
         if target is not None:
             name = index.entries[target].name

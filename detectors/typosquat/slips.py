@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from operator import ne
 
-from detectors.typosquat.index import START, ProtectedIndex, ids
+from detectors.typosquat.index import START, ProtectedIndex
 from detectors.typosquat.matches import Match, added
 from detectors.typosquat.techniques import Edit, Technique, classify_edit, classify_two
 
@@ -75,8 +75,10 @@ def slips(index: ProtectedIndex, c: str, out: list[Match], shown: str = "") -> N
     for key in keys:
         if key in near_set:  # most likely just looked up, so cached: spares `near`'s misses
             value = near.get(key)
-            if value is not None:
-                hits.update(ids(value))
+            if isinstance(value, int):  # `ids`, inlined: most keys have one
+                hits.add(value)
+            elif value is not None:
+                hits.update(value)
     hits.update(close)
     for target in hits:
         if target < 0:

@@ -196,12 +196,14 @@ class Analyzer:
         is built when checking many names."""
         index = self.index
         own_id = index.exact.get(canonical) if canonical in index.shaped else None  # `get`
-        own = None if own_id is None else index.entries[own_id]
         if folded:
-            matches = self._unicode(canonical, folded, own is not None)
-            own = None  # a Unicode look-alike of a protected name is not that name
+            matches = self._unicode(canonical, folded, own_id is not None)
+            own_id = None  # a Unicode look-alike of a protected name is not that name
         else:
             matches = find(index, canonical, shown)
+            if not matches and own_id is None:
+                return Verdict(raw, canonical, False)  # the common case: resembles nothing
+        own = None if own_id is None else index.entries[own_id]
         note = None
         best: tuple[float, int, Match] | None = None
         for match in matches:
