@@ -157,11 +157,12 @@ class ProtectedIndex:
         # How many protected names start with "<token>-": plugin namespaces (django-...).
         self.first_tokens: dict[str, int] = {}
         # Prefilter of `near`: its keys by length, their first halves and second halves;
-        # and for a candidate one longer, the slices making its deletions before and
-        # after the middle (made once: building the keys is most of the filter's cost).
+        # and for a candidate one longer, the slices making its deletions: none, those
+        # before the middle, those after, all (made once: building the keys is most of
+        # the filter's cost; one list built from the right slices, not two joined).
         self.heads: list[set[str]] = []
         self.halves: list[set[str]] = []
-        self.cuts: list[tuple[Cuts, Cuts]] = []
+        self.cuts: list[tuple[Cuts, Cuts, Cuts, Cuts]] = []
         # The keys of `near`, and of `exact`, `skeletons`, `token_sets`, `cores` and
         # `tails` (`shaped`), as sets: most lookups are of absent keys.
         self.near_set: set[str] = set()
@@ -188,12 +189,12 @@ class ProtectedIndex:
         if n >= len(self.heads):
             return [c]
         h = n // 2  # as in `_near`
-        before, after = self.cuts[n]
         # Deleting before `h` leaves the tail `c[h + 1:]` intact, at or after `h` the
         # head `c[:h]`.
-        keys = [c[head] + c[tail] for head, tail in before] if c[h + 1:] in self.halves[n] else []
-        if c[:h] in self.heads[n]:
-            keys += [c[head] + c[tail] for head, tail in after]
+        cuts = self.cuts[n][(c[h + 1:] in self.halves[n]) + 2 * (c[:h] in self.heads[n])]
+        if not cuts:
+            return [c]  # nearly half the names: no list comprehension to set up
+        keys = [c[head] + c[tail] for head, tail in cuts]
         keys.append(c)
         return keys
 
@@ -289,7 +290,8 @@ class ProtectedIndex:
             self.halves.append(set())
             m = len(self.cuts)  # deletions of this length: of candidates one longer
             deletions = tuple((slice(0, i), slice(i + 1, None)) for i in range(m + 1))
-            self.cuts.append((deletions[: m // 2], deletions[m // 2:]))
+            before, after = deletions[: m // 2], deletions[m // 2:]
+            self.cuts.append(((), before, after, deletions))
         h = n // 2  # a key is cut into its filed head and tail in the middle
         self.heads[n].add(key[:h])
         self.halves[n].add(key[h:])

@@ -101,6 +101,11 @@ def name_parts(raw: str) -> Parts:
         ascii_text, folded = _fold(text)
     if ascii_text.isalnum():  # most names: ASCII letters and digits only, so valid
         return text, ascii_text, ascii_text.lower(), folded
+    if (ascii_text.replace("-", "").isalnum() and ascii_text[0] != "-" and ascii_text[-1] != "-"
+            and "--" not in ascii_text):
+        # Most of the others: words joined by single hyphens, valid and canonical but
+        # for the case, without the regular expressions.
+        return text, ascii_text, ascii_text.lower(), folded
     if not _VALID.fullmatch(ascii_text):
         shown = text if len(text) <= 60 else text[:57] + "..."
         raise InvalidName(

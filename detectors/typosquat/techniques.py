@@ -175,6 +175,27 @@ def _counts_within_two(a: str, b: str) -> bool:
             and sum(max(0, y.count(ch) - x.count(ch)) for ch in in_y) <= 2)
 
 
+def _within(a: str, b: str, k: int) -> bool:
+    """Is the optimal-string-alignment distance of `a` and `b` at most `k`?
+
+    For `k` = 2, the same answer as `_osa_table` (not None) without the table: at the
+    first difference a substitution, insertion, deletion or transposition must be made,
+    and at most `k` are allowed. A few string comparisons instead of the table's few
+    hundred steps, for the pairs (nearly all) that are further apart."""
+    i = _first_difference(a, b)
+    a, b = a[i:], b[i:]
+    if not a or not b:
+        return len(a) + len(b) <= k
+    if k == 0:
+        return False
+    a1, b1 = a[1:], b[1:]
+    swap = len(a) > 1 and len(b) > 1 and a[0] == b[1] and a[1] == b[0]
+    if k == 1:
+        return a1 in (b1, b) or a == b1 or (swap and a[2:] == b[2:])
+    return (_within(a1, b1, k - 1) or _within(a1, b, k - 1) or _within(a, b1, k - 1)
+            or (swap and _within(a[2:], b[2:], k - 1)))
+
+
 def _osa_table(a: str, b: str) -> list[list[int]] | None:
     """Optimal-string-alignment distances between prefixes of `a` and `b`, or None if
     the distance exceeds 2 (banded: such alignments never leave |i - j| <= 2)."""
@@ -240,7 +261,7 @@ def classify_two(candidate: str, target: str) -> tuple[Edit, Edit] | None:
     `reqeuts` is `requests` with `ue` transposed and `s` omitted, though another
     alignment of the same cost would replace `s` by `u`.
     """
-    if not _counts_within_two(candidate, target):
+    if not _counts_within_two(candidate, target) or not _within(candidate, target, 2):
         return None
     table = _osa_table(candidate, target)
     if table is None:

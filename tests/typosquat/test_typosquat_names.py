@@ -18,6 +18,8 @@ from detectors.typosquat.verdict import Analyzer
     ("Python.Date__Util", "python-date-util"),
     ("  zope.interface\n", "zope-interface"),
     ("a", "a"),
+    ("Flask-Login", "flask-login"),
+    ("flask--login", "flask-login"),
 ])
 def test_pep503(raw: str, canonical: str) -> None:
     assert parse_name(raw).canonical == canonical
@@ -34,6 +36,7 @@ def test_canonical_form_is_the_bots(name: str) -> None:
     ("req uests", "not a valid project name"),
     ("-requests", "not a valid project name"),
     ("requests-", "not a valid project name"),
+    ("-", "not a valid project name"),
     ("requests/evil", "not a valid project name"),
     ("x" * (MAX_NAME_LENGTH + 1), f"too long: {MAX_NAME_LENGTH + 1} characters"),
     ("字典", "has no ASCII look-alike"),

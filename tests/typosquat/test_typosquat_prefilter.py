@@ -2,8 +2,9 @@
 
 Each test compares a prefiltered path with the full one it stands for: the deletion
 keys the half tables rule out, the two-typo names compared by integers, the character
-counts checked before the two-slip dynamic programme, the affixes tried by last
-character, and, end to end, every verdict with all prefilters switched off. The names
+counts and the alignment checked before the two-slip dynamic programme, the affixes
+tried by last character, and, end to end, every verdict with all prefilters switched
+off. The names
 are variants of protected names made with every technique (what gets flagged), random
 edits of them, and random names (what mostly does not): a prefilter that dropped a
 single name the full path flags would fail here.
@@ -24,7 +25,7 @@ from detectors.typosquat.keyboard import ALPHABET, SKELETON_TABLE
 from detectors.typosquat.names import InvalidName, parse_name
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.slips import MIN_TWO_TYPOS, _close, close_starts
-from detectors.typosquat.techniques import _counts_within_two, _osa_table
+from detectors.typosquat.techniques import _counts_within_two, _osa_table, _within
 from detectors.typosquat.variants import GENERATORS, ISSUE_AFFIXES
 from detectors.typosquat.verdict import Analyzer
 
@@ -162,6 +163,21 @@ def test_character_counts_never_rule_out_two_edits(bundled: Analyzer) -> None:
     assert within > 2000
 
 
+def test_within_two_is_the_dynamic_programme(bundled: Analyzer) -> None:
+    """`_within` answers exactly what `_osa_table` does, both ways: near pairs, and
+    pairs a few edits apart sharing their start or end (what reaches it)."""
+    rng = random.Random(12)
+    entries = [e.name for e in bundled.index.entries if len(e.name) >= 4]
+    within = 0
+    for _ in range(5000):
+        target = rng.choice(entries)
+        candidate = _edited(target, rng, rng.choice((1, 2, 2, 3, 4)))
+        expected = _osa_table(candidate, target) is not None
+        within += expected
+        assert _within(candidate, target, 2) == expected, (candidate, target)
+    assert 1000 < within < 4500
+
+
 def _all_affix_strips(canonical: str) -> list[tuple[str, str, str]]:
     """`strip_affixes` trying every prefix and suffix, as before its prefilter."""
     heads = [("", canonical)]
@@ -199,6 +215,7 @@ def test_verdicts_are_those_of_the_full_path(
     monkeypatch.setattr(ProtectedIndex, "near_keys", _all_keys)
     monkeypatch.setattr(slips_module, "close_starts", _all_close_starts_of(index))
     monkeypatch.setattr(techniques, "_counts_within_two", lambda a, b: True)
+    monkeypatch.setattr(techniques, "_within", lambda a, b, k: True)
     for table in ("near_set", "shaped", "words", "by_start"):
         monkeypatch.setattr(index, table, _Everything())
     full = [bundled.check(name) for name in names]

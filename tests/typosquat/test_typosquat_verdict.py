@@ -14,9 +14,16 @@ from detectors.typosquat.protected import read_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import Technique
 from detectors.typosquat.variants import GENERATORS
-from detectors.typosquat.verdict import Analyzer, parse_allowlist
+from detectors.typosquat.verdict import Analyzer, Verdict, parse_allowlist
 
 REPORTED = Path(__file__).resolve().parents[1] / "data" / "typosquat" / "reported.tsv"
+
+
+def test_a_name_resembling_nothing_has_the_default_verdict(small_index: ProtectedIndex) -> None:
+    # Built without `Verdict`'s constructor on the common path: the same value and type.
+    verdict = Analyzer(small_index).check("Zanzibar-Quokka")
+    assert verdict == Verdict("Zanzibar-Quokka", "zanzibar-quokka", False)
+    assert type(verdict) is Verdict and verdict.note is None and verdict.score == 0.0
 
 
 def test_a_far_less_established_protected_name_can_still_be_flagged(
