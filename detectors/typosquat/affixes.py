@@ -70,11 +70,16 @@ def core_of(canonical: str) -> str:
     return core
 
 
-# The suffixes by their last character, in SUFFIXES order: a name is tried only against
-# those it may end with.
-SUFFIXES_BY_LAST: dict[str, tuple[str, ...]] = {}
-for _suffix in SUFFIXES:
-    SUFFIXES_BY_LAST[_suffix[-1]] = (*SUFFIXES_BY_LAST.get(_suffix[-1], ()), _suffix)
+def by_last_character(texts: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`texts` grouped by their last character, in their order: a name is tried only
+    against those it may end with."""
+    table: dict[str, tuple[str, ...]] = {}
+    for text in texts:
+        table[text[-1]] = (*table.get(text[-1], ()), text)
+    return table
+
+
+SUFFIXES_BY_LAST = by_last_character(SUFFIXES)
 
 
 def _common_start(texts: tuple[str, ...]) -> str:

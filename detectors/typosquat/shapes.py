@@ -15,11 +15,12 @@ from detectors.typosquat.affixes import (
     PREFIXES,
     SQUAT_WORDS,
     SUFFIXES_BY_LAST,
+    by_last_character,
     strip_affixes,
     version_splits,
 )
 from detectors.typosquat.index import ProtectedIndex, ids
-from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, SKELETON_BYTES, collapse
+from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, collapse
 from detectors.typosquat.matches import Match, added, differing
 from detectors.typosquat.techniques import Technique
 
@@ -28,9 +29,7 @@ T = Technique
 _SQUAT = frozenset(SQUAT_WORDS)
 _GENERIC = frozenset(GENERIC_WORDS)
 _ALL_WORDS = (*SQUAT_WORDS, *GENERIC_WORDS)
-_WORDS_BY_LAST: dict[str, tuple[str, ...]] = {}
-for _word in _ALL_WORDS:
-    _WORDS_BY_LAST[_word[-1]] = (*_WORDS_BY_LAST.get(_word[-1], ()), _word)
+_WORDS_BY_LAST = by_last_character(_ALL_WORDS)
 # The suffixes `affixes` strips and the words `combo_words` looks for, by last character:
 # a name ending in none of them needs neither (one test for both in `find`).
 ENDINGS_BY_LAST: dict[str, tuple[str, ...]] = {
@@ -56,8 +55,7 @@ def look_alikes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
             text = text.replace(seq, glyph)
     if flat != c and _SPLIT_AT_DOUBLE.search(c):
         _split_repetition(index, c, flat, out)
-    # `collapse`, inlined for the common ASCII case: this runs for every name.
-    text = text.encode().translate(SKELETON_BYTES).decode() if text.isascii() else collapse(text)
+    text = collapse(text)
     found = index.skeletons.get(text) if text in index.shaped else None
     if found is None:
         return

@@ -174,17 +174,16 @@ class Analyzer:
         """The verdict for a name parsed into its forms (see `Name`): no Name object
         is built when checking many names."""
         index = self.index
-        own_id = index.exact.get(canonical) if canonical in index.shaped else None  # `get`
+        own = index.get(canonical)
         if folded:
-            matches = self._unicode(canonical, folded, own_id is not None)
-            own_id = None  # a Unicode look-alike of a protected name is not that name
+            matches = self._unicode(canonical, folded, own is not None)
+            own = None  # a Unicode look-alike of a protected name is not that name
         else:
             matches = find(index, canonical, shown)
-            if not matches and own_id is None:
+            if not matches and own is None:
                 # The common case: resembles nothing (the tuple as `Verdict` would make
                 # it with its defaults, without the call to its `__new__`).
                 return _tuple_new(Verdict, (raw, canonical, False, None, None, 0.0, None, None, None))
-        own = None if own_id is None else index.entries[own_id]
         note = None
         best: tuple[float, int, Match] | None = None
         for match in matches:
