@@ -125,7 +125,11 @@ async def test_endpoints_and_sigterm_mid_batch(
         while (await counts())[2] < last and time.monotonic() < deadline:  # type: ignore[operator]
             await asyncio.sleep(0.2)
         assert await counts() == (last, last, last)  # type: ignore[operator]
+        # Ready once the pass completes: it stored the last batch, then finds no more.
         status, body = await second.get("/readyz")
+        while status != 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            status, body = await second.get("/readyz")
         assert status == 200, body
         status, metrics = await second.get("/metrics")
         assert 'warden_events_ingested_total{kind="new_release"}' in metrics
