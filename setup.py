@@ -26,18 +26,20 @@ MANIFEST = PACKAGE / "_compiled.json"
 
 
 def compiled_extensions() -> list[Extension]:
-    if os.environ.get("WARDEN_MYPYC", "1") == "0":
-        MANIFEST.unlink(missing_ok=True)
-        return []
-    from mypyc.build import mypycify
-
     sources = [PACKAGE / f"{module}.py" for module in COMPILED]
-    # What the import-time check compares the sources with (see __init__.py).
+    compile_them = os.environ.get("WARDEN_MYPYC", "1") != "0"
+    # What the import-time check compares the sources with (see compiled.py). Written
+    # without a compile too, so an earlier build's modules left in a checkout are not used.
     MANIFEST.write_text(json.dumps({
+        "compiled": compile_them,
         "group": f"{GROUP}__mypyc",
         "modules": {path.stem: hashlib.sha256(path.read_bytes()).hexdigest()
                     for path in sources},
     }, indent=1) + "\n")
+    if not compile_them:
+        return []
+    from mypyc.build import mypycify
+
     extensions = mypycify([str(path) for path in sources], group_name=GROUP)
     for extension in extensions:
         extension.optional = True  # no compiler: install the pure-Python package

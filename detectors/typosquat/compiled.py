@@ -3,9 +3,10 @@
 Compiled modules sit next to their sources and Python imports them first. They are
 used only while they are what the sources say: the build writes each source's digest
 to `_compiled.json`, and if a source has changed since (an edit, a checkout), a module
-or the group's shared library is missing (no compiler at install time), or
-`WARDEN_TYPOSQUAT_SOURCES=1` asks for it (debugging, profiling, tests that patch
-internals), a finder put first on `sys.meta_path` imports every one of them from source.
+or the group's shared library is missing (no compiler at install time), the last build
+did not compile (`WARDEN_MYPYC=0`), or `WARDEN_TYPOSQUAT_SOURCES=1` asks for it
+(debugging, profiling, tests that patch internals), a finder put first on
+`sys.meta_path` imports every one of them from source.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 PACKAGE = "detectors.typosquat"
 HERE = Path(__file__).resolve().parent
@@ -54,9 +56,11 @@ def stale_modules(digests: dict[str, str]) -> list[str]:
                   if hashlib.sha256((HERE / f"{module}.py").read_bytes()).hexdigest() != digest)
 
 
-def usable(group: str, digests: dict[str, str]) -> bool:
-    """Whether the compiled modules are there, current, and not declined."""
-    if os.environ.get(FORCE_SOURCES, "") not in ("", "0"):
+def usable(manifest: dict[str, Any]) -> bool:
+    """Whether the compiled modules are built, there, current, and not declined."""
+    group: str = manifest["group"]
+    digests: dict[str, str] = manifest["modules"]
+    if not manifest["compiled"] or os.environ.get(FORCE_SOURCES, "") not in ("", "0"):
         return False
     if not all(map(_built, digests)) or importlib.util.find_spec(group) is None:
         return False  # the compiler failed or was absent: the pure-Python package is the install
@@ -74,12 +78,10 @@ def choose() -> bool:
     try:
         manifest = json.loads(MANIFEST.read_text())
     except FileNotFoundError:
-        return False  # built without mypyc (WARDEN_MYPYC=0): there is nothing to shadow
-    group: str = manifest["group"]
-    digests: dict[str, str] = manifest["modules"]
-    if usable(group, digests):
+        return False  # never built here (sources on the path): there is nothing to shadow
+    if usable(manifest):
         return True
-    sys.meta_path.insert(0, SourcesFirst(list(digests)))
+    sys.meta_path.insert(0, SourcesFirst(list(manifest["modules"])))
     return False
 
 

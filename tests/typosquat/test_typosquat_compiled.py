@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,8 +45,8 @@ print(json.dumps({
 
 
 def _digests() -> dict[str, str]:
-    manifest: dict[str, dict[str, str]] = json.loads(compiled.MANIFEST.read_text())
-    return manifest["modules"]
+    modules: dict[str, str] = json.loads(compiled.MANIFEST.read_text())["modules"]
+    return modules
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -55,21 +56,19 @@ def _copy(tmp_path: Path) -> Path:
     return tmp_path / "detectors" / "typosquat"
 
 
-def _probe(tmp_path: Path, **env: str) -> dict[str, object]:
+def _probe(tmp_path: Path, **env: str) -> dict[str, Any]:
     environ = {key: value for key, value in os.environ.items() if key != compiled.FORCE_SOURCES}
     environ["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(PACKAGE.parent.parent)])
     child = subprocess.run([sys.executable, "-c", PROBE], env={**environ, **env},
                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert child.returncode == 0, child.stderr
-    result: dict[str, object] = json.loads(child.stdout)
+    result: dict[str, Any] = json.loads(child.stdout)
     assert result["verdict"] == [True, "requests", "transposition"]
     return result
 
 
-def _all_from(result: dict[str, object], suffix: str, copy: Path) -> bool:
-    files = result["files"]
-    assert isinstance(files, list)
-    return all(str(copy) in file and file.endswith(suffix) for file in files)
+def _all_from(result: dict[str, Any], suffix: str, copy: Path) -> bool:
+    return all(str(copy) in file and file.endswith(suffix) for file in result["files"])
 
 
 @installed_compiled
@@ -104,7 +103,7 @@ def test_an_edited_source_is_run_from_source_with_a_warning(tmp_path: Path) -> N
     result = _probe(tmp_path)
     assert result["in_use"] is False
     assert _all_from(result, ".py", copy)  # all of them: compiled ones call each other
-    (warning,) = result["warnings"]  # type: ignore[misc]
+    (warning,) = result["warnings"]
     assert "(slips)" in warning and "pip install -e ." in warning
 
 
@@ -113,6 +112,16 @@ def test_a_module_the_compiler_did_not_build_means_sources(tmp_path: Path) -> No
     copy = _copy(tmp_path)
     for built in copy.glob("techniques.*.so"):
         built.unlink()
+    result = _probe(tmp_path)
+    assert result["in_use"] is False and result["warnings"] == []
+    assert _all_from(result, ".py", copy)
+
+
+@installed_compiled
+def test_a_build_without_mypyc_ignores_modules_an_earlier_one_left(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    manifest = json.loads((copy / "_compiled.json").read_text())
+    (copy / "_compiled.json").write_text(json.dumps({**manifest, "compiled": False}))
     result = _probe(tmp_path)
     assert result["in_use"] is False and result["warnings"] == []
     assert _all_from(result, ".py", copy)
