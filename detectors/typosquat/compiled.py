@@ -45,7 +45,8 @@ class SourcesFirst(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, HERE / f"{module}.py")
 
 
-def _built(module: str) -> bool:
+def built(module: str) -> bool:
+    """Whether the install left a compiled module for `module` next to its source."""
     return any((HERE / f"{module}{suffix}").exists()
                for suffix in importlib.machinery.EXTENSION_SUFFIXES)
 
@@ -62,7 +63,7 @@ def usable(manifest: dict[str, Any]) -> bool:
     digests: dict[str, str] = manifest["modules"]
     if not manifest["compiled"] or os.environ.get(FORCE_SOURCES, "") not in ("", "0"):
         return False
-    if not all(map(_built, digests)) or importlib.util.find_spec(group) is None:
+    if not all(map(built, digests)) or importlib.util.find_spec(group) is None:
         return False  # the compiler failed or was absent: the pure-Python package is the install
     if stale := stale_modules(digests):
         warnings.warn(f"the compiled typosquat modules are older than their sources "
