@@ -4,7 +4,7 @@ pyproject.toml.
 The detector checks every new name against thousands of protected ones; compiled, a
 check takes about 60% of the time it takes in pure Python. The compiled modules are
 optional: `WARDEN_MYPYC=0` skips them, and a compiler error leaves the pure-Python
-package working (`detectors/typosquat/__init__.py` then runs the sources, as it does
+package working (`detectors/typosquat/compiled.py` then runs the sources, as it does
 when a source has changed since the build).
 """
 
