@@ -3,7 +3,7 @@
 Prints exactly one line, ``READY <base_url>``, on stdout once listening (so a test
 can start it as a subprocess and read where it is), then serves until SIGTERM or
 SIGINT. Faults are set over HTTP: ``POST /_double/faults`` with
-``{"kind", "count", "path", "delay", "size"}``; ``DELETE /_double/faults`` clears.
+``{"kind", "count", "path", "delay", "size", "message"}``; ``DELETE /_double/faults`` clears.
 """
 
 from __future__ import annotations

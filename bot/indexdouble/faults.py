@@ -3,12 +3,14 @@
 A :class:`FaultPlan` is a queue of faults. Each request takes the first queued fault
 whose ``path`` prefix matches it (or that has none), uses it once and drops it after
 ``count`` uses. The payloads here are the hostile or broken bodies a client of PyPI
-must survive: cut off, unparseable, an entity bomb, or far larger than it should be.
+must survive: cut off, unparseable, an entity bomb, far larger than it should be, or an
+XML-RPC fault whose string the attacker wrote (``message``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import xmlrpc.client
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -16,11 +18,13 @@ from aiohttp import web
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultKind", "FaultPlan", "render_fault"]
 
-FaultKind = Literal["429", "500", "503", "truncated", "invalid", "entity", "slow", "oversize"]
+FaultKind = Literal["429", "500", "503", "truncated", "invalid", "entity", "slow", "oversize",
+                    "rpc-fault"]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 DEFAULT_DELAY = 5.0
 DEFAULT_OVERSIZE = 80 * 1024 * 1024
+DEFAULT_MESSAGE = "server error; injected fault"
 
 _XML_CT = "text/xml"
 _JSON_CT = "application/json"
@@ -57,6 +61,7 @@ class Fault:
     path: str | None = None
     delay: float = DEFAULT_DELAY
     size: int = DEFAULT_OVERSIZE
+    message: str = DEFAULT_MESSAGE  # the faultString of an "rpc-fault"
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.startswith(self.path)
@@ -69,24 +74,27 @@ class FaultPlan:
         self._queue: list[Fault] = []
 
     def add(self, kind: str, count: int = 1, path: str | None = None, *,
-            delay: float = DEFAULT_DELAY, size: int = DEFAULT_OVERSIZE) -> Fault:
+            delay: float = DEFAULT_DELAY, size: int = DEFAULT_OVERSIZE,
+            message: str = DEFAULT_MESSAGE) -> Fault:
         """Queue ``kind`` for the next ``count`` requests under ``path``."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
         if count < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path, delay, size)  # type: ignore[arg-type]
+        fault = Fault(kind, count, path, delay, size, message)  # type: ignore[arg-type]
         self._queue.append(fault)
         return fault
 
     def add_from_json(self, spec: Any) -> Fault:
-        """``POST /_double/faults`` body: {"kind", "count"?, "path"?, "delay"?, "size"?}."""
+        """``POST /_double/faults`` body: {"kind", "count"?, "path"?, "delay"?, "size"?,
+        "message"?}."""
         if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
             raise ValueError('expected a JSON object with a string "kind"')
         return self.add(
             spec["kind"], int(spec.get("count", 1)), spec.get("path"),
             delay=float(spec.get("delay", DEFAULT_DELAY)),
             size=int(spec.get("size", DEFAULT_OVERSIZE)),
+            message=str(spec.get("message", DEFAULT_MESSAGE)),
         )
 
     def clear(self) -> int:
@@ -133,6 +141,10 @@ async def render_fault(fault: Fault, request: web.Request, handler: Any, *, xml:
     if fault.kind == "invalid":
         return web.Response(status=200, body=INVALID_XML if xml else INVALID_JSON,
                             content_type=ctype)
+    if fault.kind == "rpc-fault":
+        text = xmlrpc.client.dumps(xmlrpc.client.Fault(-32500, fault.message),
+                                   methodresponse=True)
+        return web.Response(status=200, body=text.encode("utf-8"), content_type=_XML_CT)
     if fault.kind == "entity":
         return web.Response(status=200, body=ENTITY_BOMB, content_type=_XML_CT)
     return await _oversize(request, fault.size, ctype)
