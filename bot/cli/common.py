@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from bot.cli.plain import plain
 from bot.config import ConfigError, Settings, load_settings
 from bot.feed.client import IndexUnavailable
 from bot.logs import configure_logging
@@ -44,8 +45,10 @@ def default_actor() -> str:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one clear message and give the exit to raise (2: usage/config, 1: failure)."""
-    err.print(f"[red]error:[/] {message}")
+    """Print one clear message and give the exit to raise (2: usage/config, 1: failure).
+
+    The message is plain text: it often quotes upstream text (an XML-RPC fault string)."""
+    err.print(plain("error:", "red") + " " + plain(message, newlines=True))
     return typer.Exit(code)
 
 

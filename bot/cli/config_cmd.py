@@ -7,6 +7,7 @@ import json
 import typer
 
 from bot.cli.common import ConfigOption, JsonOption, out, settings_from
+from bot.cli.plain import plain
 from bot.config import masked
 
 app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
@@ -22,5 +23,5 @@ def show(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     for section, values in data.items():
         out.print(f"[bold]\\[{section}][/]")
         for key, value in values.items():
-            out.print(f"{key} = {json.dumps(value)}")
+            out.print(plain(f"{key} = {json.dumps(value)}"))
         out.print()

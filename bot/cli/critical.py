@@ -22,6 +22,7 @@ from bot.cli.common import (
     settings_from,
     with_warden,
 )
+from bot.cli.plain import markup, plain
 from bot.critical import add_critical, explain, recompute, remove_critical
 from bot.store.models import Project
 from bot.wiring import Warden
@@ -53,7 +54,7 @@ def list_(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         return
     for row in rows:
         synced = "" if row["ledger_synced"] else "  (ledger not yet backfilled)"
-        out.print(f"{row['name']:<40} {row['reason']}  since {row['since'][:10]}{synced}")
+        out.print(plain(f"{row['name']:<40} {row['reason']}  since {row['since'][:10]}{synced}"))
     err.print(f"{len(rows)} critical projects")
 
 
@@ -83,12 +84,13 @@ def show(name: Annotated[str, typer.Argument(help="Project name.")],
         out.print_json(json.dumps(data))
         return
     state = "critical" if data["critical"] else "NOT critical"
-    out.print(f"[bold]{data['name']}[/] is {state}" + (f" since {data['since']}" if data["since"] else ""))
+    out.print(markup("[bold]{}[/] is {}{}", data["name"], state,
+                     f" since {data['since']}" if data["since"] else ""))
     if data["removed_by_admin"]:
-        out.print(f"  removed by an admin: {data['removed_by_admin']}")
+        out.print(plain(f"  removed by an admin: {data['removed_by_admin']}"))
     for reason in data["reasons"]:
-        out.print(f"  {reason['source']}: {reason['detail']} (first {reason['first'][:10]}, "
-                  f"last seen {reason['last'][:10]})")
+        out.print(plain(f"  {reason['source']}: {reason['detail']} (first {reason['first'][:10]}, "
+                        f"last seen {reason['last'][:10]})"))
 
 
 @app.command("recompute")
@@ -131,7 +133,7 @@ def recompute_cmd(
               f"admins' list: {data['manual']}")
     out.print(f"newly critical: {len(data['added'])}; ledger backfilled: {data['backfilled']}")
     if data["missing"]:
-        out.print(f"not on the index: {', '.join(data['missing'])}")
+        out.print(plain(f"not on the index: {', '.join(data['missing'])}"))
     if data["truncated"]:
         out.print("[yellow]dependency closure hit critical.dependency_limit[/]")
 
@@ -150,7 +152,7 @@ def add(name: Annotated[str, typer.Argument(help="Project name.")], reason: Reas
         run_async(lambda: with_warden(settings, work))
     except NotAuthorized as exc:
         raise fail(str(exc), code=1) from None
-    out.print(f"{name} is critical")
+    out.print(plain(f"{name} is critical"))
 
 
 @app.command("remove")
@@ -167,4 +169,5 @@ def remove(name: Annotated[str, typer.Argument(help="Project name.")], reason: R
         removed = run_async(lambda: with_warden(settings, work))
     except NotAuthorized as exc:
         raise fail(str(exc), code=1) from None
-    out.print(f"{name} removed from the critical set" if removed else f"{name} was not critical")
+    out.print(plain(f"{name} removed from the critical set" if removed
+                    else f"{name} was not critical"))

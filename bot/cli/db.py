@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import ConfigOption, out, settings_from
+from bot.cli.plain import plain
 from bot.config import masked
 from bot.store.migrate import upgrade as alembic_upgrade
 
@@ -23,4 +24,4 @@ def upgrade(
     """Create the database schema, or migrate it to the latest revision (Alembic)."""
     settings = settings_from(config)
     alembic_upgrade(settings.store.url, revision)
-    out.print(f"database at {masked(settings)['store']['url']} is at revision {revision}")
+    out.print(plain(f"database at {masked(settings)['store']['url']} is at revision {revision}"))

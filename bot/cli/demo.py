@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import JsonOption, err, out
+from bot.cli.common import JsonOption, fail, out
+from bot.cli.plain import markup, plain
 from bot.demo.scenarios import (
     Outcome,
     Scenario,
@@ -29,7 +30,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
 async def _run(as_json: bool, only: list[str]) -> list[Outcome]:
     def say(line: str) -> None:
         if not as_json:
-            out.print(line, markup=False)
+            out.print(plain(line))  # quotes incidents and plans: plain text
 
     outcomes = []
     async with open_world(console=not as_json, notifiers={} if as_json else None) as world:
@@ -45,8 +46,9 @@ async def _run(as_json: bool, only: list[str]) -> list[Outcome]:
             outcomes.append(outcome)
             if not as_json:
                 await world.warden.feed.deliver()
-                state = "[green]verified[/]" if outcome.verified else f"[red]FAILED[/] {outcome.detail}"
-                out.print(f"{name}: {state} in {outcome.seconds:.1f} s")
+                state = (markup("[green]verified[/]") if outcome.verified
+                         else markup("[red]FAILED[/] {}", outcome.detail))  # an exception's text
+                out.print(plain(f"{name}: ") + state + f" in {outcome.seconds:.1f} s")
     return outcomes
 
 
@@ -65,8 +67,7 @@ def demo(
     """
     unknown = set(scenario or ()) - {n for n, _ in SCENARIOS}
     if unknown:
-        err.print(f"[red]error:[/] unknown scenario {', '.join(sorted(unknown))}")
-        raise typer.Exit(2)
+        raise fail(f"unknown scenario {', '.join(sorted(unknown))}")
     configure_logging("warning", "false")  # the demo speaks through its own lines
     outcomes = asyncio.run(_run(as_json, scenario or []))
     if as_json:

@@ -23,6 +23,7 @@ from bot.cli.common import (
     settings_from,
     with_warden,
 )
+from bot.cli.plain import markup, plain
 from bot.pipeline import Pipeline
 from bot.wiring import Warden
 from detectors.domains.check import CheckOptions, check_domains
@@ -95,16 +96,17 @@ def check(
         facts = [f"expires {report['expires'][:10]}" if report["expires"] else "",
                  f"registered {report['registered'][:10]}" if report["registered"] else "",
                  report["registrar"] or ""]
-        out.print(f"[bold]{report['domain']}[/]: {report['state']}  "
-                  + "  ".join(f for f in facts if f))
+        # Registrar, nameservers, statuses and summaries quote the RDAP server: plain text.
+        out.print(markup("[bold]{}[/]: {}  {}", report["domain"], report["state"],
+                         "  ".join(f for f in facts if f)))
         if report["nameservers"]:
-            out.print(f"  nameservers: {', '.join(report['nameservers'])}")
+            out.print(plain(f"  nameservers: {', '.join(report['nameservers'])}"))
         if report["statuses"]:
-            out.print(f"  statuses: {', '.join(report['statuses'])}")
+            out.print(plain(f"  statuses: {', '.join(report['statuses'])}"))
         for finding in report["findings"]:
             style = SEVERITY_STYLE.get(finding["severity"], "")
-            out.print(f"  [{style}]{finding['severity']:>8}[/] {finding['kind']}: "
-                      f"{finding['summary']}")
+            out.print(plain("  ") + plain(f"{finding['severity']:>8}", style)
+                      + plain(f" {finding['kind']}: {finding['summary']}"))
     if any(r["findings"] for r in reports):
         raise typer.Exit(1)
 
@@ -159,7 +161,7 @@ def sweep(
         typer.echo(json.dumps(summary, default=str))
     else:
         for key, value in summary.items():
-            out.print(f"{key:>18}: {value}")
+            out.print(plain(f"{key:>18}: {value}"))
     if summary.get("incidents"):
         raise typer.Exit(1)
 
@@ -198,9 +200,9 @@ def show_history(
             str(v) for v in (data.get("ns") or data.get("nameservers") or [])) or ""
         if data.get("expires"):
             facts = f"expires {data['expires'][:10]} {', '.join(data.get('statuses', []))}"
-        table.add_row(r["first_seen_at"][:16], r["last_seen_at"][:16], str(r["times"]),
-                      r["source"], r["outcome"] + ("" if r["evidence"] else " (no evidence)"),
-                      facts)
+        table.add_row(*map(plain, (  # observations quote DNS, RDAP and WHOIS answers
+            r["first_seen_at"][:16], r["last_seen_at"][:16], r["times"], r["source"],
+            r["outcome"] + ("" if r["evidence"] else " (no evidence)"), facts)))
     out.print(table)
 
 
@@ -220,5 +222,5 @@ def bootstrap(
     except (ValueError, OSError, aiohttp.ClientError) as exc:
         raise fail(f"could not refresh the bootstrap file: {exc}", code=1) from None
     target.write_text(dump_bootstrap(data), encoding="utf-8")
-    out.print(f"wrote {len(data['services'])} services (published {data.get('publication')}) "
-              f"to {target}")
+    out.print(plain(f"wrote {len(data['services'])} services "
+                    f"(published {data.get('publication')}) to {target}"))

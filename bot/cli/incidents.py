@@ -17,6 +17,7 @@ from bot.cli.common import (
     settings_from,
     with_warden,
 )
+from bot.cli.plain import markup, plain
 from bot.incidents import Status, get_incident, list_incidents
 from bot.wiring import Warden
 
@@ -63,9 +64,9 @@ def list_(
         out.print("no incidents")
         return
     table = Table("id", "severity", "status", "subject", "summary", "seen", box=None)
-    for r in rows:
-        table.add_row(str(r["id"]), r["severity"], r["status"], r["subject"], r["summary"],
-                      str(r["occurrences"]))
+    for r in rows:  # subjects and summaries quote upstream text: cells are plain text
+        table.add_row(*(plain(r[k]) for k in ("id", "severity", "status", "subject", "summary",
+                                              "occurrences")))
     out.print(table)
 
 
@@ -89,11 +90,13 @@ def show(
     if as_json:
         out.print_json(json.dumps(data))
         return
-    out.print(f"[bold]#{data['id']}[/] {data['severity'].upper()} {data['status']} "
-              f"{data['subject']}\n{data['summary']}")
-    out.print(f"playbooks: {', '.join(data['playbooks']) or '-'}; seen {data['occurrences']}x")
+    out.print(markup("[bold]#{}[/] {} {} {}", data["id"], data["severity"].upper(),
+                     data["status"], data["subject"]))
+    out.print(plain(data["summary"]))
+    out.print(plain(f"playbooks: {', '.join(data['playbooks']) or '-'}; "
+                    f"seen {data['occurrences']}x"))
     for e in data["evidence"]:
-        out.print(f"  - {e.get('summary')}" + (f"  {e['url']}" if e.get("url") else ""))
+        out.print(plain(f"  - {e.get('summary')}" + (f"  {e['url']}" if e.get("url") else "")))
     out.print("timeline:")
     for t in data["timeline"]:
-        out.print(f"  {t['at']} {t['actor']}: {t['action']} {json.dumps(t['detail'])}")
+        out.print(plain(f"  {t['at']} {t['actor']}: {t['action']} {json.dumps(t['detail'])}"))

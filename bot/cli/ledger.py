@@ -16,6 +16,7 @@ from bot.cli.common import (
     settings_from,
     with_warden,
 )
+from bot.cli.plain import markup, plain
 from bot.ledger import Ledger
 from bot.wiring import Warden
 
@@ -62,13 +63,15 @@ def show(
         return
     flags = [f for f, on in (("critical", data["critical"]), ("removed", data["removed_at"]),
                              ("quarantined", data["quarantined"])) if on]
-    out.print(f"[bold]{data['name']}[/] {' '.join(flags)}")
+    # Names, versions, file names and users are the index's text: printed as plain text.
+    out.print(markup("[bold]{}[/] {}", data["name"], " ".join(flags)))
     for r in data["releases"]:
         state = " yanked" if r["yanked"] else ""
         state += " removed" if r["removed_at"] else ""
-        out.print(f"  {r['version']}{state}")
+        out.print(plain(f"  {r['version']}{state}"))
         for f in r["files"]:
-            out.print(f"    {f['filename']} {f['size']} B sha256={f['sha256'][:16]}…"
-                      + (" removed" if f["removed"] else ""))
+            out.print(plain(f"    {f['filename']} {f['size']} B sha256={f['sha256'][:16]}…"
+                            + (" removed" if f["removed"] else "")))
     for role in data["roles"]:
-        out.print(f"  {role['role']}: {role['user']}" + (" (removed)" if role["removed"] else ""))
+        out.print(plain(f"  {role['role']}: {role['user']}"
+                        + (" (removed)" if role["removed"] else "")))

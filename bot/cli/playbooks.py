@@ -26,7 +26,9 @@ from bot.cli.common import (
     run_async,
     settings_from,
 )
+from bot.cli.plain import markup, plain
 from bot.config import Settings
+from bot.plaintext import reveal
 from bot.store.playbook_models import RunStatus
 from bot.wiring import Warden, build_notifiers
 from playbooks.runner import Progress as ProgressFn
@@ -71,13 +73,15 @@ def run_with_progress(as_json: bool, work: Callable[[ProgressFn | None], Awaitab
         return work(None)
 
     async def with_bar() -> T:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
+        # The description is a step's summary, which quotes the index: not markup.
+        columns = (TextColumn("{task.description}", markup=False), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("applying", total=None)
 
             def update(done: int, total: int, summary: str) -> None:
-                bar.update(task, completed=done, total=total, description=summary[:60])
+                bar.update(task, completed=done, total=total,
+                           description=reveal(summary)[:60])
 
             return await work(update)
 
@@ -89,22 +93,23 @@ def print_run(run: RunView, as_json: bool, *, steps: bool = False) -> None:
         out.print_json(json.dumps(run.as_dict()))
         return
     approvals = ", ".join(f"{a} ({d})" for a, d, _ in run.approvals) or "-"
-    out.print(f"[bold]run #{run.id}[/] {run.playbook} {run.subject}: [bold]{run.status}[/] "
-              f"({run.steps_done}/{len(run.steps)} steps; requested by {run.requested_by}; "
-              f"approvals: {approvals})")
+    # Subjects, plans, step summaries and errors quote the index: printed as plain text.
+    out.print(markup("[bold]run #{}[/] {} {}: [bold]{}[/] ({}/{} steps; requested by {}; "
+                     "approvals: {})", run.id, run.playbook, run.subject, run.status,
+                     run.steps_done, len(run.steps), run.requested_by, approvals))
     if steps or run.status in (RunStatus.AWAITING_APPROVAL, RunStatus.READY):
-        out.print(run.plan.text(), markup=False)
+        out.print(plain(run.plan.text(), newlines=True))
     if steps:
         for s in run.steps:
             changed = {True: "changed", False: "no change", None: ""}[s.changed]
-            out.print(f"  [{s.state:>7}] {s.summary} {changed}"
-                      + (f" error: {s.error}" if s.error else ""), markup=False)
+            out.print(plain(f"  [{s.state:>7}] {s.summary} {changed}"
+                            + (f" error: {s.error}" if s.error else "")))
     if run.verification is not None:
         for check in run.verification.get("checks", []):
             if not check["ok"]:
-                out.print(f"  verify FAILED: {check['what']}: {check['detail']}", markup=False)
+                out.print(plain(f"  verify FAILED: {check['what']}: {check['detail']}"))
     if run.error:
-        out.print(f"[red]error:[/] {run.error}", markup=True)
+        out.print(plain("error:", "red") + " " + plain(run.error))
     if run.status == RunStatus.AWAITING_APPROVAL:
         out.print(f"awaits approval by a second admin: warden playbook approve {run.id}")
 
@@ -133,8 +138,8 @@ def list_(
     if not runs:
         out.print("no playbook runs")
     for r in runs:
-        out.print(f"#{r.id:<5} {r.status:<18} {r.playbook:<18} {r.subject}  "
-                  f"{r.steps_done}/{len(r.steps)} steps  by {r.requested_by}", markup=False)
+        out.print(plain(f"#{r.id:<5} {r.status:<18} {r.playbook:<18} {r.subject}  "
+                        f"{r.steps_done}/{len(r.steps)} steps  by {r.requested_by}"))
 
 
 @app.command("show")
@@ -154,7 +159,7 @@ def show(run_id: RunIdArg, config: ConfigOption = None, as_json: JsonOption = Fa
         return
     print_run(run, False, steps=True)
     for e in trail:
-        out.print(f"  {e['at']} {e['actor']} {e['action']} {e['outcome']}", markup=False)
+        out.print(plain(f"  {e['at']} {e['actor']} {e['action']} {e['outcome']}"))
 
 
 def _decide(verb: str, run_id: int, actor: str, note: str | None, config: Path | None,

@@ -26,6 +26,7 @@ from bot.cli.common import (
     run_async,
     settings_from,
 )
+from bot.cli.plain import plain
 from bot.cli.playbooks import (
     exit_for,
     print_run,
@@ -57,7 +58,7 @@ def respond(playbook: str, target: Target, *, reason: str, options: dict[str, An
                 return shown
             if shown.ok:
                 if not as_json:
-                    out.print(shown.text(), markup=False)
+                    out.print(plain(shown.text(), newlines=True))
                 if not typer.confirm("Request this change?", err=True):
                     raise fail("aborted", code=1)
         try:  # plans again: what is stored is what the index looks like now
@@ -79,7 +80,7 @@ def respond(playbook: str, target: Target, *, reason: str, options: dict[str, An
             out.print_json(json.dumps({"dry_run": dry_run, "plan": result.as_dict(),
                                        "plan_text": result.text()}))
         else:
-            (out if result.ok else err).print(result.text(), markup=False)
+            (out if result.ok else err).print(plain(result.text(), newlines=True))
         if not result.ok:
             raise typer.Exit(1)
         return

@@ -16,6 +16,7 @@ from bot.cli.common import (
     stop_on_signals,
     with_warden,
 )
+from bot.cli.plain import plain
 from bot.config import masked
 from bot.leader import SecondProcessOnSQLite
 from bot.service import Service
@@ -41,10 +42,10 @@ def run(
         service = Service(warden, host or settings.service.host,
                           settings.service.port if port is None else port)
         stop_on_signals(service.stop)
-        err.print(f"following {settings.index.url} (store {masked(settings)['store']['url']}); "
-                  f"listening on {service.host}:{service.port}; Ctrl-C to stop")
+        err.print(plain(f"following {settings.index.url} (store {masked(settings)['store']['url']}); "
+                        f"listening on {service.host}:{service.port}; Ctrl-C to stop"))
         await service.run()
-        err.print(f"stopped at serial {await warden.pipeline.cursor()}")
+        err.print(plain(f"stopped at serial {await warden.pipeline.cursor()}"))
 
     try:
         run_async(lambda: with_warden(settings, work))

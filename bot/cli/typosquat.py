@@ -30,7 +30,9 @@ from bot.cli.common import (
     settings_from,
     with_warden,
 )
+from bot.cli.plain import plain
 from bot.config import Settings
+from bot.plaintext import reveal
 from bot.wiring import Warden
 from detectors.typosquat.allowlist import add_false_positive, list_allowed, require_admin
 from detectors.typosquat.names import InvalidName, Name, parse_name
@@ -69,14 +71,15 @@ def _analyzer(settings: Settings, protected: Path | None) -> Analyzer:
 
 
 def _line(verdict: Verdict) -> Text:
-    line = Text(f"{verdict.name}: ")
+    # The name is the user's or the index's text, invisible characters included.
+    line = plain(f"{verdict.name}: ")
     if verdict.flagged:
         line.append("TYPOSQUAT", style="bold red")
-        line.append(f" of {verdict.target} ({verdict.technique}, score {verdict.score}): "
-                    f"{verdict.explanation}")
+        line.append_text(plain(f" of {verdict.target} ({verdict.technique}, "
+                               f"score {verdict.score}): {verdict.explanation}"))
     else:
         line.append("ok", style="green")
-        line.append(f" - {verdict.note or 'resembles no protected project'}")
+        line.append_text(plain(f" - {verdict.note or 'resembles no protected project'}"))
     return line
 
 
@@ -131,8 +134,7 @@ def scan(
         raise fail(f"--names {names}: cannot read ({exc})") from None
     if invalid:
         more = f" (and {invalid - len(shown)} more)" if invalid > len(shown) else ""
-        err.print(f"skipped {invalid} invalid name(s): {'; '.join(shown)}{more}",
-                  markup=False, highlight=False)
+        err.print(plain(f"skipped {invalid} invalid name(s): {'; '.join(shown)}{more}"))
     err.print(f"{flagged} name(s) flagged", highlight=False)
 
 
@@ -144,12 +146,12 @@ def _scan(analyzer: Analyzer, path: str) -> tuple[int, int, list[str]]:
     with NamesFile(path) as lines:
         big = lines.size is None or lines.size >= PROGRESS_BYTES
         progress = Progress(
-            TextColumn("scanning {task.description}"), BarColumn(), DownloadColumn(),
+            TextColumn("scanning {task.description}", markup=False), BarColumn(), DownloadColumn(),
             TextColumn("{task.fields[flagged]} flagged"), TimeElapsedColumn(),
             console=err, transient=True, disable=not big,
         )
         with progress:
-            task = progress.add_task(lines.label, total=lines.size, flagged=0)
+            task = progress.add_task(reveal(lines.label), total=lines.size, flagged=0)
             for number, line in enumerate(lines, 1):
                 if number % 4096 == 0:
                     progress.update(task, completed=lines.position, flagged=flagged)
@@ -198,8 +200,8 @@ def allow(
         run_async(lambda: with_warden(settings, work))
     except NotAuthorized as exc:
         raise fail(str(exc), code=1) from None
-    out.print(f"{parse_name(candidate).canonical} is allowed to resemble "
-              f"{parse_name(target).canonical} (by {who}: {reason})", highlight=False)
+    out.print(plain(f"{parse_name(candidate).canonical} is allowed to resemble "
+                    f"{parse_name(target).canonical} (by {who}: {reason})"))
 
 
 @app.command("allowed")
@@ -218,7 +220,7 @@ def allowed(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         out.print_json(json.dumps(rows))
         return
     for row in rows:
-        out.print(f"{row['candidate']} ~ {row['target']}  {row['created_at'][:10]} "
-                  f"{row['actor']}: {row['reason']}", highlight=False)
+        out.print(plain(f"{row['candidate']} ~ {row['target']}  {row['created_at'][:10]} "
+                        f"{row['actor']}: {row['reason']}"))
     if not rows:
         out.print("no pairs allowlisted by admins yet", highlight=False)

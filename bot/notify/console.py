@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
+
+from bot.plaintext import reveal
 
 _STYLE = {"critical": "bold white on red", "high": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _plain(value: object) -> Text:
+    """A payload value as inert text: summaries quote the index, RDAP servers and the
+    like, so no rich markup is read in them and hidden characters are escaped."""
+    return Text(reveal(str(value)))
 
 
 class ConsoleNotifier:
@@ -19,12 +27,11 @@ class ConsoleNotifier:
     async def deliver(self, kind: str, payload: dict[str, Any]) -> None:
         severity = str(payload.get("severity", "info"))
         verb = "NEW" if kind == "incident.opened" else "UPDATE"
-        style = _STYLE.get(severity, "")
-        self.console.print(
-            f"[{style}]{severity.upper():>8}[/] {verb} incident #{payload.get('incident_id')} "
-            f"[{escape(str(payload.get('status')))}] {escape(str(payload.get('summary')))}"
-            f" (x{payload.get('occurrences', 1)})"
-        )
+        line = Text(f"{reveal(severity.upper()):>8}", style=_STYLE.get(severity, ""))
+        line.append_text(_plain(f" {verb} incident #{payload.get('incident_id')} "
+                                f"[{payload.get('status')}] {payload.get('summary')}"
+                                f" (x{payload.get('occurrences', 1)})"))
+        self.console.print(line)
         playbooks = payload.get("playbooks") or []
         if playbooks and kind == "incident.opened":
-            self.console.print(f"         playbooks: {escape(', '.join(map(str, playbooks)))}")
+            self.console.print(_plain(f"         playbooks: {', '.join(map(str, playbooks))}"))
