@@ -1,7 +1,8 @@
 """The Slack app: incidents admins triage and act on without leaving Slack.
 
-- `mount(app, warden)` adds `POST /slack/events` (bolt's aiohttp adapter functions) to
-  the bot's web app, and/or connects over Socket Mode when `slack.socket_mode` is set.
+- `mount(app, warden)` adds `POST /slack/events` (bot.slack.inbound: the signature
+  checked on the raw bytes, then bolt) to the bot's web app, and/or connects over
+  Socket Mode when `slack.socket_mode` is set.
 - `SlackNotifier` is the outbox sender ("slack"): incident messages posted once and
   updated in place, the timeline as a thread, playbook runs in it.
 
@@ -11,20 +12,18 @@ background tasks that shut down with the web app.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.app.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.slack.app import Identity, build_bolt_app
 from bot.slack.client import RetryPolicy
 from bot.slack.deps import SlackDeps
+from bot.slack.inbound import events_handler
 from bot.slack.notifier import SlackNotifier
 from bot.slack.options import SlackOptions
 
@@ -51,16 +50,6 @@ def configured(settings: Settings) -> bool:
 
 def build_notifier(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> SlackNotifier:
     return SlackNotifier(sessions, SlackOptions.from_settings(settings))
-
-
-def events_handler(bolt: AsyncApp, deps: SlackDeps
-                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """POST /slack/events through bolt's aiohttp adapter functions."""
-    async def slack_events(request: web.Request) -> web.StreamResponse:
-        with deps.background.answering():
-            response = await bolt.async_dispatch(await to_bolt_request(request))
-            return await to_aiohttp_response(response)
-    return slack_events
 
 
 async def _open_actions(deps: SlackDeps, warden: Warden) -> Backends | None:
@@ -95,7 +84,7 @@ def mount(app: web.Application, warden: Warden, *, actions: Actions | None = Non
     bolt = build_bolt_app(deps, identity, retry)
     app[SLACK] = deps
     if options.http_enabled:
-        app.router.add_post(EVENTS_PATH, events_handler(bolt, deps))
+        app.router.add_post(EVENTS_PATH, events_handler(bolt, deps, options.signing_secret or ""))
     owned: list[Backends] = []
     sockets: list[AsyncSocketModeHandler] = []
 

@@ -1,7 +1,8 @@
 """Global middleware: replay protection, the dependencies, and the admin check.
 
-Order on a request over HTTP: bolt's signature check (signing secret, 5-minute window)
-→ `ReplayGuard` (before authorization, so a refused request costs no Web API call)
+Order on a request over HTTP: the signature check on the raw bytes (bot.slack.inbound:
+401 unverified, 400 unparsable) → bolt's own signature check (signing secret, 5-minute
+window) → `ReplayGuard` (before authorization, so a refused request costs no Web API call)
 → authorization → `AttachDeps` → `AdminGuard` → the listener.
 
 Replays: bolt accepts any correctly signed request within the window, so a captured
