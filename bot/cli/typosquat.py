@@ -34,7 +34,12 @@ from bot.cli.plain import plain
 from bot.config import Settings
 from bot.plaintext import reveal
 from bot.wiring import Warden
-from detectors.typosquat.allowlist import add_false_positive, list_allowed, require_admin
+from detectors.typosquat.allowlist import (
+    add_false_positive,
+    allowable,
+    list_allowed,
+    require_admin,
+)
 from detectors.typosquat.names import InvalidName, Name, parse_name
 from detectors.typosquat.protected import (
     NamesFile,
@@ -73,7 +78,11 @@ def _analyzer(settings: Settings, protected: Path | None) -> Analyzer:
 def _line(verdict: Verdict) -> Text:
     # The name is the user's or the index's text, invisible characters included.
     line = plain(f"{verdict.name}: ")
-    if verdict.flagged:
+    if verdict.flagged and verdict.target is None:  # invisible characters, nothing imitated
+        line.append("FLAGGED", style="bold red")
+        line.append_text(plain(f" ({verdict.technique}, score {verdict.score}): "
+                               f"{verdict.explanation}"))
+    elif verdict.flagged:
         line.append("TYPOSQUAT", style="bold red")
         line.append_text(plain(f" of {verdict.target} ({verdict.technique}, "
                                f"score {verdict.score}): {verdict.explanation}"))
@@ -184,7 +193,7 @@ def allow(
     settings = settings_from(config)
     for raw in (candidate, target):
         try:
-            parse_name(raw)
+            allowable(raw)
         except InvalidName as exc:
             raise fail(f"{raw[:80]!r}: {exc}") from None
     if not reason.strip():

@@ -76,6 +76,9 @@ async def typo_report(deps: SlackDeps, raw: str) -> str:
     except InvalidName as exc:
         raise BadInput(f"`{esc(raw[:100])}` is not a project name: {esc(exc)}") from None
     verdict = (await _analyzer(deps)).check_name(name)
+    if verdict.flagged and verdict.target is None:  # invisible characters, nothing imitated
+        return (f"`{esc(raw)}`: *flagged* ({esc(verdict.technique)}, score {verdict.score}): "
+                f"{esc(verdict.explanation)}")
     if not verdict.flagged or verdict.target is None:
         return f"`{esc(raw)}`: ok, {esc(verdict.note or 'resembles no protected project')}."
     async with deps.sessions() as s:

@@ -15,11 +15,22 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import access
+from bot.plaintext import reveal
 from bot.store.models import AuditEntry
 from bot.store.typosquat_models import TyposquatAllow
-from detectors.typosquat.names import parse_name
+from detectors.typosquat.names import InvalidName, Name, describe_hidden, hidden_in, parse_name
 
 ACTION = "typosquat.false_positive"
+
+
+def allowable(raw: str) -> Name:
+    """`raw` parsed, if a pair with it may be allowlisted; raises InvalidName otherwise
+    (not a project name, or one holding invisible characters: never legitimate)."""
+    name = parse_name(raw)
+    if hidden := hidden_in(name.folded):
+        raise InvalidName(f"`{reveal(name.raw)}` holds invisible characters "
+                          f"({describe_hidden(hidden)}): never a legitimate project name")
+    return name
 
 
 async def add_false_positive(
@@ -28,10 +39,10 @@ async def add_false_positive(
 ) -> TyposquatAllow:
     """Allowlist (candidate, target) and audit it; idempotent (a repeat is audited too).
 
-    Raises InvalidName for a name that cannot be a project name, ValueError for an
-    empty actor or reason.
+    Raises InvalidName for a name that cannot be a project name (or holds invisible
+    characters: never a legitimate one), ValueError for an empty actor or reason.
     """
-    cand, targ = parse_name(candidate).canonical, parse_name(target).canonical
+    cand, targ = allowable(candidate).canonical, allowable(target).canonical
     if not actor.strip() or not reason.strip():
         raise ValueError("an actor and a reason are required")
     now = now or datetime.now(UTC)

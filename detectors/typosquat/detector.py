@@ -7,6 +7,13 @@ match reads the store: the batch's own changelog rows (uploader, files), the adm
 allowlist and the maintainers of both projects (a shared maintainer means the owner of
 the original made the look-alike: not a squat).
 
+A name holding invisible characters (zero-width, bidi, BOM, soft hyphen) is compared
+without them and raises an incident whatever it resembles: a typosquat of the protected
+name it imitates, or an `invisible-characters` finding of its own. No maintainer or
+allowlist entry makes such a name legitimate. The incident is about the project as the
+index names it (`req\u200buests`), never the one it imitates once the characters are
+left out (`requests`), so its playbooks act on the look-alike.
+
 The protected index is built once per process, lazily (about half a second for 15,000
 names), from the ranked list plus the critical projects recorded in the store; the
 scheduled sweep picks up projects that became critical since.
@@ -17,16 +24,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import structlog
 from sqlalchemy import select
 
 from bot.events import EventKind, IndexEvent
+from bot.names import canonicalize as index_name
+from bot.plaintext import is_hidden, reveal
 from bot.store.models import Event, Project
 from bot.types import Evidence, Finding, Severity
 from detectors.base import Context
 from detectors.typosquat.allowlist import is_allowed
-from detectors.typosquat.names import InvalidName, canonicalize
+from detectors.typosquat.names import InvalidName, canonicalize, describe_hidden
 from detectors.typosquat.protected import build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.verdict import Analyzer, Verdict
@@ -102,22 +112,26 @@ class TyposquatDetector:
         candidate = canonicalize(event.project)
         if kind is EventKind.NEW_RELEASE and candidate in self._judged:
             return []
+        hidden = tuple(c for c in event.project if is_hidden(c))
         try:
-            verdict = self.analyzer.check(event.project)
+            verdict: Verdict | None = self.analyzer.check(event.project)
         except InvalidName:
-            return []  # nothing a name can be compared on
+            verdict = None  # nothing a name can be compared on
         if kind is EventKind.CREATE:
             self._remember(candidate)
-        if not verdict.flagged or verdict.target is None:
+        flagged = verdict is not None and verdict.flagged and verdict.target is not None
+        if not flagged and not hidden:
             return []
         if kind is EventKind.NEW_RELEASE:
             self._remember(candidate)
             if await self._seen_before(event, ctx):
                 return []
-        if await is_allowed(ctx.session, verdict.canonical, verdict.target):
-            return []
         uploads = await self._uploads(event, ctx)
-        if await self._shared_maintainer(ctx, verdict, uploads):
+        if verdict is None or verdict.target is None:
+            return [self._invisible_finding(event, hidden, uploads)]
+        if not hidden and await is_allowed(ctx.session, verdict.canonical, verdict.target):
+            return []
+        if not hidden and await self._shared_maintainer(ctx, event, verdict, uploads):
             return []
         return [self._finding(event, verdict, uploads)]
 
@@ -169,7 +183,8 @@ class TyposquatDetector:
                 found.files.append(row.filename)
         return found
 
-    async def _shared_maintainer(self, ctx: Context, verdict: Verdict, uploads: Uploads) -> bool:
+    async def _shared_maintainer(self, ctx: Context, event: IndexEvent, verdict: Verdict,
+                                 uploads: Uploads) -> bool:
         """Does someone maintaining the target also own the look-alike?"""
         assert verdict.target is not None
         target_people = {
@@ -179,24 +194,19 @@ class TyposquatDetector:
         if not target_people:
             return False
         owners = set(uploads.owners) | {
-            account.username for role, account in await ctx.ledger.roles(verdict.canonical)
+            # The look-alike as the index names it: a Unicode look-alike's ASCII form is
+            # the target itself, whose maintainers would all seem to own the squat.
+            account.username for role, account in await ctx.ledger.roles(event.project)
             if role.removed_at is None
         }
         return bool(owners & target_people)
 
-    def _finding(self, event: IndexEvent, verdict: Verdict, uploads: Uploads) -> Finding:
-        target = verdict.target
-        rank = f"rank {verdict.target_rank}" if verdict.target_rank else "critical"
+    def _project_url(self, name: str) -> str:
+        return f"{self.index_url}/project/{quote(name)}/"
+
+    def _context(self, event: IndexEvent, uploads: Uploads) -> list[Evidence]:
+        """The changelog row and what the batch says was uploaded."""
         evidence = [
-            Evidence(
-                summary=verdict.explanation or "",
-                serial=event.serial, at=event.at.isoformat(),
-                url=f"{self.index_url}/project/{event.project}/",
-                data={"candidate": verdict.canonical, "target": target,
-                      "technique": verdict.technique, "score": verdict.score,
-                      "target_rank": verdict.target_rank,
-                      "target_url": f"{self.index_url}/project/{target}/"},
-            ),
             Evidence(summary=f"changelog #{event.serial}: {event.raw}", serial=event.serial,
                      at=event.at.isoformat()),
             Evidence(
@@ -212,9 +222,47 @@ class TyposquatDetector:
                 serial=event.serial,
                 data={"versions": uploads.versions, "files": uploads.files[:MAX_LISTED_FILES]},
             ))
+        return evidence
+
+    def _invisible_finding(self, event: IndexEvent, hidden: tuple[str, ...],
+                           uploads: Uploads) -> Finding:
+        """A name with invisible characters that imitates no protected name (or is no
+        valid name even without them): still never a legitimate project name."""
+        what = (f"Project name `{reveal(event.project)}` holds invisible characters, which no "
+                f"project name can: {describe_hidden(hidden)}")
+        evidence = Evidence(summary=what, serial=event.serial, at=event.at.isoformat(),
+                            url=self._project_url(event.project),
+                            data={"name": event.project, "technique": "invisible-characters",
+                                  "characters": [f"U+{ord(c):04X}" for c in hidden]})
+        return Finding(
+            detector=self.name, kind="invisible-characters",
+            subject=f"project:{index_name(event.project)}", severity=Severity.HIGH,
+            summary=what, evidence=(evidence, *self._context(event, uploads)),
+            playbooks=PLAYBOOKS,
+        )
+
+    def _finding(self, event: IndexEvent, verdict: Verdict, uploads: Uploads) -> Finding:
+        target = verdict.target
+        rank = f"rank {verdict.target_rank}" if verdict.target_rank else "critical"
+        evidence = [
+            Evidence(
+                summary=verdict.explanation or "",
+                serial=event.serial, at=event.at.isoformat(),
+                url=self._project_url(event.project),
+                # The index's name: an admin's "false positive" must see its invisible
+                # characters (and refuse), not the protected name they hide behind.
+                data={"candidate": index_name(event.project), "target": target,
+                      "technique": verdict.technique, "score": verdict.score,
+                      "target_rank": verdict.target_rank,
+                      "target_url": f"{self.index_url}/project/{target}/"},
+            ),
+            *self._context(event, uploads),
+        ]
         severity = Severity.HIGH if verdict.score >= self.cfg.high_threshold else Severity.WARNING
         return Finding(
-            detector=self.name, kind="typosquat", subject=f"project:{verdict.canonical}",
+            # The project as the index names it: for `req\u200buests` or Cyrillic
+            # `rеquests`, verdict.canonical is `requests`, the project being imitated.
+            detector=self.name, kind="typosquat", subject=f"project:{index_name(event.project)}",
             severity=severity,
             summary=(f"Possible typosquat of {target} ({rank}): {verdict.explanation} "
                      f"[{verdict.technique}, score {verdict.score}]"),

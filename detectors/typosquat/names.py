@@ -3,8 +3,11 @@
 A name is checked exactly once, at the edge (CLI argument, names file, changelog event);
 everything after works on the canonical form. Unicode look-alikes (Cyrillic `а`, Greek
 `ο`, fullwidth letters...) are folded to ASCII first, so `reqυests` can be reported as a
-homoglyph of `requests` instead of being rejected; characters with no ASCII look-alike
-make the name invalid, as they would on PyPI.
+homoglyph of `requests` instead of being rejected. Invisible characters (zero-width
+spaces and joiners, bidi controls, BOM, soft hyphen: bot.plaintext.is_hidden) are left
+out of the compared form, so `req\u200buests` is compared as `requests`, and recorded so
+the name is flagged (PEP 503 names cannot hold them). Other characters with no ASCII
+look-alike make the name invalid, as they would on PyPI.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.events import MAX_NAME_LENGTH
+from bot.plaintext import is_hidden
 from detectors.typosquat.keyboard import (
     MULTI_HOMOGLYPHS,
     UNICODE_CONFUSABLES,
@@ -30,7 +34,8 @@ class InvalidName(ValueError):
     """A string that cannot be a project name; str(err) says why, in one line."""
 
 
-Folded = tuple[tuple[str, str], ...]  # (original character, ASCII look-alike) pairs
+# (original character, ASCII look-alike) pairs; the look-alike of an invisible one is "".
+Folded = tuple[tuple[str, str], ...]
 Parts = tuple[str, str, str, Folded]  # a Name's fields: raw, ascii, canonical, folded
 
 
@@ -39,7 +44,8 @@ class Name:
     """A validated project name."""
 
     raw: str  # as given, surrounding whitespace removed
-    ascii: str  # raw with Unicode look-alikes folded to ASCII (== raw for ASCII input)
+    ascii: str  # raw with Unicode look-alikes folded to ASCII, invisible characters left
+    # out (== raw for ASCII input)
     canonical: str  # PEP 503 form of `ascii`
     folded: Folded = ()
 
@@ -55,8 +61,25 @@ def _describe(char: str) -> str:
     return f"{char!r} (U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')})"
 
 
+def hidden_in(folded: Folded) -> tuple[str, ...]:
+    """The invisible characters a name held, in order."""
+    return tuple(char for char, ascii_char in folded if not ascii_char)
+
+
+def describe_hidden(chars: tuple[str, ...]) -> str:
+    """`U+200B ZERO WIDTH SPACE, U+202E RIGHT-TO-LEFT OVERRIDE`: each kind once."""
+    return ", ".join(f"U+{ord(char):04X} {_name_of(char)}" for char in dict.fromkeys(chars))
+
+
+def _name_of(char: str) -> str:
+    if unicodedata.category(char) == "Cc":
+        return "control character"  # controls have no name in the Unicode database
+    return unicodedata.name(char, "unnamed character")
+
+
 def _fold(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Map every non-ASCII character to an ASCII look-alike, or raise InvalidName."""
+    """Map every non-ASCII character to an ASCII look-alike or, if invisible, to nothing;
+    raise InvalidName for any other."""
     out: list[str] = []
     folded: list[tuple[str, str]] = []
     for char in text:
@@ -64,6 +87,9 @@ def _fold(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
             out.append(char)
             continue
         ascii_char = UNICODE_CONFUSABLES.get(char)
+        if ascii_char is None and is_hidden(char):
+            folded.append((char, ""))
+            continue
         if ascii_char is None:
             # NFKD splits compatibility forms (fullwidth `ｒ`, ligatures) and accents
             # (`é` = `e` + combining mark); only the ASCII remainder is kept.

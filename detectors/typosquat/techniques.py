@@ -34,6 +34,9 @@ class Technique(StrEnum):
     TWO_TYPOS = "two-typos"
     SUBSTITUTION = "substitution"  # any other character: counts for the most popular only
     INSERTION = "insertion"
+    # Zero-width, bidi, BOM, soft hyphen...: no project name can hold them, so a name
+    # that does is flagged whatever it resembles (see names.py).
+    INVISIBLE = "invisible-characters"
 
 
 # Typing slips that are strong on their own; the others need a longer target.

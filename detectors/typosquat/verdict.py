@@ -6,7 +6,8 @@ the weaker techniques, popular enough to be worth squatting; when the candidate 
 itself an established project (its own rank is not `established_rank_ratio` times
 further down than the target's); and when the pair is not allowlisted. Its score is the
 technique's strength, nudged by the target's popularity; the verdict is the
-best-scoring match, flagged at `threshold` or above.
+best-scoring match, flagged at `threshold` or above. A name holding invisible characters
+is flagged in any case: as a look-alike of what it resembles without them, or alone.
 """
 
 from __future__ import annotations
@@ -14,10 +15,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from bot.plaintext import reveal
 from detectors.typosquat.finder import Match, find
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.keyboard import bit_flip
-from detectors.typosquat.names import Folded, Name, canonicalize, name_parts
+from detectors.typosquat.names import (
+    Folded,
+    Name,
+    canonicalize,
+    describe_hidden,
+    hidden_in,
+    name_parts,
+)
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import GENERIC_EDITS, STRONG_SLIPS, Technique
 
@@ -27,7 +36,11 @@ BASE_SCORE: dict[Technique, float] = {
     T.OMISSION: 0.85, T.ADJACENT_KEY: 0.85, T.NEIGHBOUR_INSERTION: 0.85, T.WORD_REORDER: 0.85,
     T.VOWEL: 0.8, T.AFFIX: 0.8, T.BIT_FLIP: 0.75, T.VERSION_SUFFIX: 0.75,
     T.COMBOSQUAT: 0.7, T.TWO_TYPOS: 0.7, T.SUBSTITUTION: 0.7, T.INSERTION: 0.7,
+    T.INVISIBLE: 1.0,
 }
+# No project name can hold an invisible character: such a name scores at least this,
+# with any technique, and this when it resembles no protected name at all.
+INVISIBLE_SCORE = 0.95
 _SLIPS = frozenset({
     T.OMISSION, T.REPETITION, T.TRANSPOSITION, T.ADJACENT_KEY, T.NEIGHBOUR_INSERTION,
     T.HOMOGLYPH, T.BIT_FLIP, T.VOWEL, T.TWO_TYPOS,
@@ -113,6 +126,8 @@ class Analyzer:
     def _counts(self, match: Match, target: str) -> bool:
         """Is the target long (or popular) enough for this technique to mean something?"""
         first = match.techniques[0]
+        if first is T.INVISIBLE:
+            return True  # the protected name itself, but for invisible characters
         entry = self.index.entries[match.target]
         rank = entry.rank
         if first in GENERIC_EDITS or first is T.TWO_TYPOS:
@@ -160,7 +175,10 @@ class Analyzer:
         if len(match.techniques) > 1:
             base -= 0.05
         rank = self.index.entries[match.target].rank
-        return round(min(1.0, max(0.0, base + popularity_bonus(rank))), 2)
+        score = min(1.0, max(0.0, base + popularity_bonus(rank)))
+        if T.INVISIBLE in match.techniques:
+            score = max(score, INVISIBLE_SCORE)
+        return round(score, 2)
 
     def check(self, raw: str) -> Verdict:
         """The verdict for one name as given; raises InvalidName for a non-name."""
@@ -175,7 +193,9 @@ class Analyzer:
         is built when checking many names."""
         index = self.index
         own = index.get(canonical)
+        hidden: tuple[str, ...] = ()
         if folded:
+            hidden = hidden_in(folded)
             matches = self._unicode(canonical, folded, own is not None)
             own = None  # a Unicode look-alike of a protected name is not that name
         else:
@@ -193,12 +213,16 @@ class Analyzer:
             if own is not None and not self._far_less_established(own.rank, entry.rank):
                 note = note or f"`{canonical}` is itself protected (rank {own.rank})"
                 continue
-            if self.allowed(canonical, entry.name):
+            if not hidden and self.allowed(canonical, entry.name):  # never legitimate: hidden
                 note = f"allowlisted as a known legitimate pair with `{entry.name}`"
                 continue
             key = (self.score(match), -(entry.rank or 10**9), match)
             if best is None or key[:2] > best[:2]:
                 best = key
+        if best is None and hidden:
+            return Verdict(raw, canonical, True, None, T.INVISIBLE.value, INVISIBLE_SCORE,
+                           f"`{reveal(raw)}` holds invisible characters, which no project "
+                           f"name can: {describe_hidden(hidden)}")
         if best is None:
             if own is not None and note is None:
                 note = f"`{canonical}` is itself protected" + (
@@ -207,10 +231,10 @@ class Analyzer:
             return Verdict(raw, canonical, False, note=note)
         score, _, match = best
         entry = index.entries[match.target]
-        flagged = score >= self.threshold
+        flagged = score >= self.threshold or bool(hidden)
         return Verdict(
             raw, canonical, flagged, entry.name, match.technique, score,
-            f"`{raw}` {match.phrase}", entry.rank,
+            f"`{reveal(raw)}` {match.phrase}", entry.rank,
             None if flagged else f"score {score} is below the threshold {self.threshold}",
         )
 
@@ -220,15 +244,26 @@ class Analyzer:
         return own_rank >= target_rank * self.established_rank_ratio
 
     def _unicode(self, canonical: str, folded: Folded, exact: bool) -> list[Match]:
-        shown = ", ".join(
-            f"`{ascii_char}` by `{char}` (U+{ord(char):04X})" for char, ascii_char in folded
-        )
+        """Matches of a name that held non-ASCII characters: look-alikes (homoglyph) and
+        invisible ones (invisible-characters; first when the rest is the protected name
+        itself, so that match always counts, last otherwise)."""
+        looks = [(char, ascii_char) for char, ascii_char in folded if ascii_char]
+        hidden = hidden_in(folded)
+        extra: tuple[Technique, ...] = (
+            ((T.INVISIBLE,) if hidden else ()) + ((T.HOMOGLYPH,) if looks else ()))
+        parts = []
+        if hidden:
+            parts.append(f"invisible characters: {describe_hidden(hidden)}")
+        if looks:
+            parts.append("Unicode look-alikes: " + ", ".join(
+                f"`{ascii_char}` by `{char}` (U+{ord(char):04X})" for char, ascii_char in looks))
+        shown = "; ".join(parts)
         if exact:
             target = self.index.exact[canonical]
-            return [Match(target, (T.HOMOGLYPH,),
-                          f"is `{canonical}` with Unicode look-alikes: {shown}")]
+            return [Match(target, extra, f"is `{canonical}` with {shown}")]
+        added = tuple(t for t in (T.HOMOGLYPH, T.INVISIBLE) if t in extra)
         return [
-            Match(m.target, (*m.techniques, T.HOMOGLYPH) if T.HOMOGLYPH not in m.techniques
-                  else m.techniques, f"{m.phrase}, and Unicode look-alikes: {shown}", m.edits)
+            Match(m.target, (*m.techniques, *(t for t in added if t not in m.techniques)),
+                  f"{m.phrase}, and {shown}", m.edits)
             for m in find(self.index, canonical)
         ]
