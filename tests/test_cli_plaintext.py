@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 from rich.console import Console
 
 from _indexdouble_fixtures import IndexDouble
 from bot.config import load_settings
 from bot.incidents import record_finding
+from bot.logs import configure_logging
 from bot.netdoubles import NetDoubles, RdapDomain, threaded
 from bot.notify.console import ConsoleNotifier
 from bot.store.models import File, Project, Release
@@ -181,3 +183,20 @@ async def test_the_console_notifier_prints_incidents_as_plain_text() -> None:
         "occurrences": 1, "playbooks": [HOSTILE]})
     assert_inert(screen.getvalue())
     assert _SGR.sub("", screen.getvalue()).count(SHOWN) == 2
+
+
+def test_readable_logs_write_hidden_characters_as_escapes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "false")  # the console renderer, as on a terminal
+    log = structlog.get_logger("hostile")
+    try:
+        log.warning(f"fault {HOSTILE}", error=HOSTILE)
+        try:
+            raise ValueError(HOSTILE)
+        except ValueError:
+            log.exception("feed.failed")
+    finally:
+        structlog.reset_defaults()
+    logged = _SGR.sub("", capsys.readouterr().err)
+    assert_inert(logged)
+    assert f"fault {SHOWN}" in logged and f"ValueError: {SHOWN}" in logged
