@@ -123,6 +123,7 @@ class FeedSection(_Section):
     batch_size: int = Field(default=5000, gt=0)
     start_serial: int | None = Field(default=None, ge=0)
     ledger_concurrency: int = Field(default=8, gt=0)
+    stall_incident_seconds: float = Field(default=900.0, gt=0)
 
 
 class NotifySection(_Section):

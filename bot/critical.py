@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import require_admin
 from bot.config import Settings
-from bot.feed.pypi import PyPIFeed
+from bot.feed.pypi import ProjectFacts, PyPIFeed, RejectedDocument
 from bot.ledger import Ledger, TrackedProjects
 from bot.names import canonicalize
 from bot.store.models import AuditEntry, CriticalMark, Project
@@ -30,6 +31,7 @@ from detectors.critical_set import (
     top_count,
 )
 
+log = structlog.get_logger(__name__)
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
@@ -58,7 +60,7 @@ async def gather_marks(
     report.top = count
     if cfg.stack and feed is not None:
         async def requires(name: str) -> list[str] | None:
-            facts = await feed.project(name)
+            facts = await _facts(feed, name)
             return None if facts is None else facts.requires_dist
 
         closure: Closure = await dependency_closure(cfg.stack, requires, cfg.dependency_limit)
@@ -114,7 +116,7 @@ async def backfill_ledger(
     done = 0
     for start in range(0, len(names), chunk):
         part = names[start : start + chunk]
-        facts = [await feed.project(name) for name in part]
+        facts = [await _facts(feed, name) for name in part]
         async with sessions.begin() as session:
             ledger = Ledger(session, tracked)
             for fact in facts:
@@ -125,6 +127,16 @@ async def backfill_ledger(
         if progress:
             progress("backfill", done, len(names))
     return done
+
+
+async def _facts(feed: PyPIFeed, name: str) -> ProjectFacts | None:
+    """The project's facts, or None when it does not exist or the index's answer about it
+    is refused (logged; the feed's own reads record such answers as anomalies)."""
+    try:
+        return await feed.project(name)
+    except RejectedDocument as exc:
+        log.warning("critical.document_refused", project=name, reason=exc.reason[:300])
+        return None
 
 
 def _audit(session: AsyncSession, actor: str, action: str, target: str, outcome: str,

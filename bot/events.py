@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -36,10 +36,6 @@ class EventKind(StrEnum):
     OTHER = "other"
 
 
-class EventParseError(ValueError):
-    """A changelog entry that is not shaped like one (as opposed to an unknown action)."""
-
-
 @dataclass(frozen=True, slots=True)
 class IndexEvent:
     """One changelog entry, parsed."""
@@ -56,6 +52,16 @@ class IndexEvent:
     role: str | None = None  # the role granted/removed/offered, or the new role on change
     old_role: str | None = None  # on role_change only
     actor: str | None = None  # who did it, where the index tells us (the changelog does not)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedEntry:
+    """An entry from the index that failed validation, kept verbatim with the reason."""
+
+    serial: int | None  # None when the serial itself was unusable
+    raw: str  # the entry as received, as JSON text (see bot.feed.schema.verbatim)
+    reason: str
+    source: str = "changelog"  # or "json:<project>" for a JSON API document
 
 
 _FIXED: dict[str, EventKind] = {
@@ -85,33 +91,8 @@ _ROLE_KINDS = {
     "accepted": EventKind.ROLE_ACCEPT,
 }
 
-MAX_ACTION_LENGTH = 4096
+# Longest project name the bot accepts (the store's column; PyPI's are far shorter).
 MAX_NAME_LENGTH = 512
-
-
-def parse_entry(
-    name: object, version: object, timestamp: object, action: object, serial: object
-) -> IndexEvent:
-    """Parse one `(name, version, unix_ts, action, id)` changelog tuple.
-
-    Raises EventParseError when the tuple's fields have the wrong types or values;
-    an unknown action is not an error, it becomes `EventKind.OTHER`.
-    """
-    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
-        raise EventParseError(f"project name must be a non-empty string, got {name!r:.80}")
-    if version is not None and not isinstance(version, str):
-        raise EventParseError(f"version must be a string or None, got {version!r:.80}")
-    if not isinstance(action, str) or len(action) > MAX_ACTION_LENGTH:
-        raise EventParseError(f"action must be a string, got {action!r:.80}")
-    if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
-        raise EventParseError(f"serial must be a non-negative integer, got {serial!r:.80}")
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
-        raise EventParseError(f"timestamp must be a number, got {timestamp!r:.80}")
-    try:
-        at = datetime.fromtimestamp(timestamp, tz=UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise EventParseError(f"timestamp out of range: {timestamp!r}") from exc
-    return parse_action(serial, at, name, version or None, action)
 
 
 def parse_action(

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.events import EventKind, IndexEvent
+from bot.events import EventKind, IndexEvent, RejectedEntry
 from bot.feed.pypi import ProjectFacts
+from bot.feed.schema import verbatim
 from bot.names import canonicalize
 from bot.store.models import Account, File, Project, Release, Role
 
@@ -111,11 +112,29 @@ class Ledger:
             chosen = [r for r in chosen if any(f.release_id == r.id for f in files)]
         return Loss(tuple(r.version for r in chosen), tuple(files))
 
-    async def apply_facts(self, facts: ProjectFacts, now: datetime) -> None:
-        """Upsert the releases and files the JSON API says exist now (never removes)."""
+    async def _file_owners(self, filenames: list[str]) -> dict[str, tuple[int, str]]:
+        """{filename: (project id, version)} for the recorded files among `filenames`."""
+        owners: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(filenames), 500):
+            rows = await self.session.execute(
+                select(File.filename, Release.project_id, Release.version)
+                .join(Release, File.release_id == Release.id)
+                .where(File.filename.in_(filenames[start : start + 500])))
+            owners.update({r.filename: (r.project_id, r.version) for r in rows})
+        return owners
+
+    async def apply_facts(self, facts: ProjectFacts, now: datetime) -> list[RejectedEntry]:
+        """Upsert the releases and files the JSON API says exist now (never removes).
+
+        A filename is never reused on PyPI: a file the ledger already holds under another
+        project or release is not moved, it is returned as a rejection to record.
+        """
         project = await self.project(facts.name, with_files=True)
         if project is None:
-            return
+            return []
+        owners = await self._file_owners(
+            [f.filename for files in facts.releases.values() for f in files])
+        problems: list[RejectedEntry] = []
         project.name = facts.name
         project.synced_at, project.synced_serial = now, facts.last_serial
         by_version = {r.version: r for r in project.releases}
@@ -133,6 +152,14 @@ class Ledger:
                 release.created_at = release.created_at or (min(times) if times else None)
             known = {f.filename: f for f in release.files}
             for fact in files:
+                owner = owners.get(fact.filename)
+                if owner is not None and owner != (project.id, version):
+                    problems.append(RejectedEntry(
+                        None, verbatim([fact.filename, version, fact.sha256]),
+                        f"file {fact.filename!r} is listed under {facts.name} {version}, but "
+                        f"the ledger holds it under another release (project #{owner[0]}, "
+                        f"{owner[1]})", source=f"json:{facts.name}"))
+                    continue
                 row = known.get(fact.filename)
                 if row is None:
                     row = File(filename=fact.filename)
@@ -143,6 +170,7 @@ class Ledger:
                 row.upload_time, row.path = fact.upload_time, fact.path
                 row.yanked, row.removed_at = fact.yanked, None
         await self.session.flush()
+        return problems
 
     async def apply_roles(self, facts: ProjectFacts, now: datetime) -> None:
         """Add roles the JSON API shows and the feed has not told us about (backfill).

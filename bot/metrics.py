@@ -14,6 +14,10 @@ FEED_LAG_SECONDS = Gauge("warden_feed_lag_seconds",
                          "Age of the newest stored event", registry=REGISTRY)
 FEED_ERRORS = Counter("warden_feed_errors_total", "Feed passes that failed", ["reason"],
                       registry=REGISTRY)
+# rejected: entries/documents set aside; resent_page: a page with nothing new while the
+# index claims more (failed passes are warden_feed_errors_total).
+FEED_ANOMALIES = Counter("warden_feed_anomalies_total", "Feed anomalies, by kind", ["kind"],
+                         registry=REGISTRY)
 INCIDENTS_OPENED = Counter("warden_incidents_opened_total", "Incidents opened",
                            ["detector", "severity"], registry=REGISTRY)
 INCIDENTS_OPEN = Gauge("warden_incidents_open", "Incidents not yet closed",

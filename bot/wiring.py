@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -42,11 +43,14 @@ async def ensure_schema(engine: AsyncEngine, url: str) -> None:
 
 
 def build_notifiers(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None
+    settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None,
+    console: Console | None = None,
 ) -> dict[str, Notifier]:
+    """`console`: where the console notifier prints (stdout by default; a command whose
+    stdout is JSON sends it to stderr)."""
     notifiers: dict[str, Notifier] = {}
     if settings.notify.console:
-        notifiers["console"] = ConsoleNotifier()
+        notifiers["console"] = ConsoleNotifier(console)
     if settings.slack.bot_token is not None and sessions is not None:
         from bot.slack import build_notifier  # slack-bolt loads only where Slack is used
 
@@ -79,13 +83,15 @@ class Warden:
         *,
         detectors: list[Detector] | None = None,
         notifiers: dict[str, Notifier] | None = None,
+        console: Console | None = None,
     ) -> Warden:
         engine = create_engine(settings.store.url, echo=settings.store.echo)
         await ensure_schema(engine, settings.store.url)
         sessions = session_factory(engine)
         async with sessions() as session:
             tracked = await TrackedProjects.load(session)
-        notifiers = build_notifiers(settings, sessions) if notifiers is None else notifiers
+        if notifiers is None:
+            notifiers = build_notifiers(settings, sessions, console)
         pipeline = Pipeline(
             sessions, settings, build_detectors(settings) if detectors is None else detectors,
             tracked, list(notifiers),
@@ -104,6 +110,9 @@ class Warden:
             PyPIFeed(client), pipeline, batch_size=settings.feed.batch_size,
             start_serial=settings.feed.start_serial,
             ledger_concurrency=settings.feed.ledger_concurrency, notifiers=notifiers,
+            resend_retries=settings.index.max_retries,
+            resend_backoff_seconds=settings.index.backoff_seconds,
+            stall_incident_seconds=settings.feed.stall_incident_seconds,
         )
         return cls(settings, engine, sessions, client, pipeline, feed)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.events import EventKind, EventParseError, IndexEvent, parse_action, parse_entry
+from bot.events import EventKind, parse_action
 
 AT = datetime(2022, 5, 14, 12, 0, tzinfo=UTC)
 
@@ -54,51 +54,6 @@ def test_every_warehouse_action(action: str, kind: EventKind, fields: dict[str, 
         assert getattr(event, name) == value
     for name in {"filename", "python_version", "user", "role", "old_role"} - set(fields):
         assert getattr(event, name) is None
-
-
-def test_parse_entry_builds_the_event() -> None:
-    event = parse_entry("ctx", "0.2.6", 1652529600, "remove project", 12345)
-    assert event == IndexEvent(12345, AT, EventKind.REMOVE_PROJECT, "ctx", "0.2.6", "remove project")
-
-
-def test_empty_version_means_none() -> None:
-    assert parse_entry("ctx", "", 1652529600, "create", 1).version is None
-
-
-@pytest.mark.parametrize(
-    ("entry", "message"),
-    [
-        (("", None, 1, "create", 1), "project name"),
-        ((None, None, 1, "create", 1), "project name"),
-        (("x", 3, 1, "create", 1), "version"),
-        (("x", None, "1", "create", 1), "timestamp"),
-        (("x", None, 1e300, "create", 1), "timestamp"),
-        (("x", None, 1, None, 1), "action"),
-        (("x", None, 1, "create", -1), "serial"),
-        (("x", None, 1, "create", True), "serial"),
-        (("x", None, 1, "create", "5"), "serial"),
-    ],
-)
-def test_bad_entries_are_rejected_clearly(entry: tuple[object, ...], message: str) -> None:
-    with pytest.raises(EventParseError, match=message):
-        parse_entry(*entry)
-
-
-values = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=60),
-    st.binary(max_size=20), st.lists(st.integers(), max_size=3),
-)
-
-
-@given(st.tuples(values, values, values, values, values))
-def test_arbitrary_entries_parse_or_raise_clearly(entry: tuple[object, ...]) -> None:
-    try:
-        event = parse_entry(*entry)
-    except EventParseError as exc:
-        assert str(exc)
-    else:
-        assert event.serial == entry[4]
-        assert isinstance(event.kind, EventKind)
 
 
 @given(st.text(max_size=300))

@@ -60,7 +60,7 @@ async def test_changelog_has_every_action_the_double_writes(index_double: IndexD
     s.remove_project("ctx")
     async with IndexClient(index_double.url) as client:
         feed = PyPIFeed(client)
-        events = await feed.changelog_since(0)
+        events = (await feed.changelog_since(0)).events
         assert await feed.last_serial() == events[-1].serial
     kinds = [e.kind.value for e in events]
     assert kinds == [
@@ -79,7 +79,7 @@ async def test_transient_faults_are_retried(
     index_double.store.create_project("six", "alice")
     index_double.server.faults.add(fault, count=2, path="/pypi")
     async with client_for as client:
-        events = await PyPIFeed(client).changelog_since(0)
+        events = (await PyPIFeed(client).changelog_since(0)).events
     assert [e.kind.value for e in events] == ["create", "role_add"]
     calls = [r for r in index_double.server.requests if r.rpc_method == "changelog_since_serial"]
     assert len(calls) == 3  # two faults, then the real answer
@@ -110,7 +110,7 @@ async def test_slow_answer_times_out_then_recovers(index_double: IndexDouble) ->
     index_double.server.faults.add("slow", count=1, path="/pypi", delay=3.0)
     client = IndexClient(index_double.url, retry=RetryPolicy(2, 0.05, 1.0), timeout_seconds=1)
     async with client:
-        events = await PyPIFeed(client).changelog_since(0)
+        events = (await PyPIFeed(client).changelog_since(0)).events
     assert len(events) == 2
 
 
@@ -193,11 +193,14 @@ changelog_values = st.recursive(
 @given(changelog_values)
 def test_changelog_decoder_rejects_garbage_clearly(value: object) -> None:
     try:
-        events = decode_changelog(value)
+        page = decode_changelog(value)
     except MalformedResponse as exc:
         assert str(exc)
     else:
-        assert isinstance(value, list) and len(events) == len(value)
+        # Each entry is an event or a rejection (a repeated entry counts once).
+        assert isinstance(value, list) and page.size == len(value)
+        assert len(page.events) + len(page.rejected) <= len(value)
+        assert all(r.reason for r in page.rejected)
 
 
 @settings(max_examples=200)

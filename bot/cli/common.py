@@ -70,8 +70,11 @@ def run_async(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         raise fail(f"the index did not answer usefully: {exc}", code=1) from None
 
 
-async def with_warden(settings: Settings, work: Callable[[Warden], Awaitable[T]]) -> T:
-    warden = await Warden.open(settings)
+async def with_warden(settings: Settings, work: Callable[[Warden], Awaitable[T]], *,
+                      json_output: bool = False) -> T:
+    """Open the bot, do `work`, close it. With `json_output`, stdout carries only the
+    command's JSON: the console notifier prints to stderr."""
+    warden = await Warden.open(settings, console=err if json_output else None)
     try:
         return await work(warden)
     finally:

@@ -44,13 +44,19 @@ def sync(
         await warden.ensure_critical_set()
         result = await warden.feed.sync(until=until_serial, stop=stop)
         return {"events": result.events, "batches": result.batches, "cursor": result.cursor,
-                "incidents": sorted(set(result.incidents)), "by_kind": result.by_kind}
+                "incidents": sorted(set(result.incidents)), "by_kind": result.by_kind,
+                "rejected": result.rejected, "stopped": result.stopped}
 
-    summary = run_async(lambda: with_warden(settings, work))
+    summary = run_async(lambda: with_warden(settings, work, json_output=as_json))
     if as_json:
         out.print_json(json.dumps(summary))
         return
     out.print(f"stored {summary['events']} events in {summary['batches']} batches; "
               f"cursor at {summary['cursor']}; incidents touched: {len(summary['incidents'])}")
+    if summary["rejected"]:
+        out.print(f"set aside {summary['rejected']} entries the index sent that failed "
+                  "validation (see the feed anomaly incident)")
+    if summary["stopped"]:
+        out.print("stopped on request; the next run resumes from the cursor")
     for kind, count in sorted(summary["by_kind"].items()):
         out.print(f"  {kind:<28} {count}")

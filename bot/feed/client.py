@@ -24,6 +24,7 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from yarl import URL
 
 from bot.feed.xmlrpc import MalformedResponse, decode_response, encode_call
 
@@ -33,6 +34,10 @@ T = TypeVar("T")
 
 class IndexUnavailable(Exception):
     """The index did not give a usable answer after all retries."""
+
+
+class BadAnswers(IndexUnavailable):
+    """The index answered, but every answer was unusable (malformed, refused, too large)."""
 
 
 class RetryableStatus(Exception):
@@ -54,14 +59,17 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
+    """RFC 9110 Retry-After: delta-seconds (ASCII digits only) or an HTTP-date; anything
+    else ("²", "-1", "1.5", "1e9") is no hint at all."""
+    value = (value or "").strip()
     if not value:
         return None
-    try:
-        seconds = float(value)
-    except ValueError:
+    if value.isascii() and value.isdigit():
+        seconds = float(int(value[:12]))  # twelve digits already exceed any cap
+    else:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
@@ -75,6 +83,17 @@ _RETRYABLE = (
     aiohttp.ClientError,
     TimeoutError,
 )
+MAX_REDIRECTS = 3
+
+
+def describe(exc: BaseException, timeout: float | None = None) -> str:
+    """An error as one readable line (a TimeoutError's own text is empty)."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g} s" if timeout else "timed out"
+    text = str(exc)
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or type(exc).__name__
 
 
 class IndexClient:
@@ -90,6 +109,7 @@ class IndexClient:
         user_agent: str = "index-warden",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
         self.max_response_bytes = max_response_bytes
         self.retry = retry or RetryPolicy()
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
@@ -129,18 +149,26 @@ class IndexClient:
             wait=self._wait,
             retry=retry_if_exception_type(_RETRYABLE),
             reraise=True,
-            before_sleep=lambda s: log.warning(
-                "index.retry", what=what, attempt=s.attempt_number,
-                error=str(s.outcome.exception()) if s.outcome else None,
-            ),
+            before_sleep=self._log_retry(what),
         )
         try:
             async for tries in retrying:
                 with tries:
                     return await attempt()
+        except MalformedResponse as exc:
+            raise BadAnswers(f"{what}: {describe(exc)}") from exc
         except _RETRYABLE as exc:
-            raise IndexUnavailable(f"{what}: {exc}") from exc
+            raise IndexUnavailable(f"{what}: {describe(exc, self.timeout_seconds)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _log_retry(self, what: str) -> Callable[[RetryCallState], None]:
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("index.retry", what=what, attempt=state.attempt_number,
+                        of=self.retry.max_retries + 1,
+                        wait_seconds=round(state.upcoming_sleep, 2),
+                        error=describe(exc, self.timeout_seconds) if exc else None)
+        return before_sleep
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         declared = response.content_length
@@ -170,7 +198,8 @@ class IndexClient:
 
         async def attempt() -> T:
             async with self.session.post(
-                f"{self.base_url}/pypi", data=body, headers={"Content-Type": "text/xml"}
+                f"{self.base_url}/pypi", data=body, headers={"Content-Type": "text/xml"},
+                allow_redirects=False,
             ) as response:
                 self._check_status(response)
                 if response.status != 200:
@@ -180,22 +209,45 @@ class IndexClient:
         return await self._with_retries(f"xmlrpc {method}", attempt)
 
     async def get_json(self, path: str) -> dict[str, Any] | None:
-        """GET a JSON document; None when the index says 404 (gone or never existed)."""
+        """GET a JSON document; None when the index says 404 (gone or never existed).
+
+        Redirects are followed only within the index's own origin (PyPI redirects a
+        project's JSON to its normalized name), never to another host.
+        """
 
         async def attempt() -> dict[str, Any] | None:
-            async with self.session.get(f"{self.base_url}{path}") as response:
-                self._check_status(response)
-                if response.status == 404:
-                    return None
-                if response.status != 200:
-                    raise MalformedResponse(f"GET {path}: HTTP {response.status}")
-                body = await self._read(response)
-            try:
-                document = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise MalformedResponse(f"GET {path}: invalid JSON: {exc}") from None
-            if not isinstance(document, dict):
-                raise MalformedResponse(f"GET {path}: JSON is not an object")
-            return document
+            url = f"{self.base_url}{path}"
+            for _ in range(MAX_REDIRECTS + 1):
+                async with self.session.get(url, allow_redirects=False) as response:
+                    self._check_status(response)
+                    if response.status in (301, 302, 303, 307, 308):
+                        url = self._same_origin(url, response.headers.get("Location"))
+                        continue
+                    if response.status == 404:
+                        return None
+                    if response.status != 200:
+                        raise MalformedResponse(f"GET {path}: HTTP {response.status}")
+                    return _json_object(path, await self._read(response))
+            raise MalformedResponse(f"GET {path}: more than {MAX_REDIRECTS} redirects")
 
         return await self._with_retries(f"GET {path}", attempt)
+
+    def _same_origin(self, current: str, location: str | None) -> str:
+        if not location:
+            raise MalformedResponse("redirect without a Location")
+        target = URL(current).join(URL(location))
+        if target.origin() != URL(self.base_url).origin():
+            raise MalformedResponse(f"redirect to another origin refused: {str(target)[:200]}")
+        return str(target)
+
+
+def _json_object(path: str, body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise MalformedResponse(f"GET {path}: JSON nested too deeply") from None
+    except ValueError as exc:  # invalid JSON or UTF-8, or an integer of 4,300+ digits
+        raise MalformedResponse(f"GET {path}: invalid JSON: {str(exc)[:200]}") from None
+    if not isinstance(document, dict):
+        raise MalformedResponse(f"GET {path}: JSON is not an object")
+    return document

@@ -2,29 +2,57 @@
 
 The cursor lives only in the store and moves only in `Pipeline.commit_batch`, so a
 crash at any point resumes from the last committed batch with nothing lost or
-repeated. A stop request is honoured between batches, never inside one.
+repeated. Progress is measured by that cursor, never by "the page was not empty": a
+page that brings nothing past the cursor ends the pass, or, when the index claims a
+higher last serial, is a feed anomaly retried with backoff.
+
+One bad entry never stops the feed: entries that fail validation are recorded as
+rejected (bot.feed.schema), and a batch that fails for any other reason than an
+unreachable store is split until the one entry that fails alone is set aside the same
+way. A stop request ends any wait on the index at once; a batch being stored is
+finished and committed first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import structlog
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 
-from bot.events import IndexEvent
-from bot.feed.client import IndexUnavailable
-from bot.feed.pypi import ProjectFacts, PyPIFeed
+from bot.events import IndexEvent, RejectedEntry
+from bot.feed.anomalies import DETECTOR, stalled_finding
+from bot.feed.client import IndexUnavailable, describe
+from bot.feed.pypi import ProjectFacts, PyPIFeed, RejectedDocument
+from bot.feed.schema import Page, verbatim
+from bot.incidents import record_finding
 from bot.ledger import REFRESH_KINDS
+from bot.metrics import FEED_ANOMALIES
 from bot.names import canonicalize
 from bot.notify.base import Notifier
 from bot.notify.outbox import deliver_pending
 from bot.pipeline import BatchResult, Pipeline
+from bot.store.models import FeedCursor, Incident
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+# Failures that say nothing about the entries: the pass ends and is tried again later.
+_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, TimeoutError)
+
+
+class FeedStalled(IndexUnavailable):
+    """The index keeps sending nothing new while it claims to have more."""
+
+
+class FeedStopped(Exception):
+    """A stop was requested while the feed waited on the index."""
 
 
 @dataclass(slots=True)
@@ -34,14 +62,40 @@ class SyncResult:
     cursor: int | None = None
     incidents: list[int] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    stopped: bool = False
 
     def add(self, batch: BatchResult) -> None:
         self.events += batch.events
+        self.rejected += batch.rejected
         self.batches += 1
         self.cursor = batch.last_serial if batch.last_serial is not None else self.cursor
         self.incidents.extend(batch.incidents)
         for kind, count in batch.by_kind.items():
             self.by_kind[kind] = self.by_kind.get(kind, 0) + count
+
+
+def _as_entry(event: IndexEvent) -> str:
+    return verbatim([event.project, event.version, event.at.timestamp(), event.raw,
+                     event.serial])
+
+
+def _chunks(events: Sequence[IndexEvent], rejects: Sequence[RejectedEntry], size: int
+            ) -> list[tuple[list[IndexEvent], list[RejectedEntry]]]:
+    """Batches of at most `size` events, each with the rejections among its serials
+    (rejections that have no usable serial go with the first batch)."""
+    positioned = sorted((r for r in rejects if r.serial is not None),
+                        key=lambda r: r.serial or 0)
+    chunks: list[tuple[list[IndexEvent], list[RejectedEntry]]] = []
+    rest = [r for r in rejects if r.serial is None]
+    for start in range(0, max(len(events), 1), size):
+        part = list(events[start : start + size])
+        last = part[-1].serial if part and start + size < len(events) else None
+        mine = [r for r in positioned if last is None or (r.serial or 0) <= last]
+        positioned = positioned[len(mine):]
+        chunks.append((part, rest + mine))
+        rest = []
+    return chunks
 
 
 class FeedSync:
@@ -54,6 +108,9 @@ class FeedSync:
         start_serial: int | None,
         ledger_concurrency: int = 8,
         notifiers: Mapping[str, Notifier] | None = None,
+        resend_retries: int = 3,
+        resend_backoff_seconds: float = 1.0,
+        stall_incident_seconds: float = 900.0,
     ) -> None:
         self.feed = feed
         self.pipeline = pipeline
@@ -61,6 +118,9 @@ class FeedSync:
         self.start_serial = start_serial
         self.ledger_concurrency = ledger_concurrency
         self.notifiers = dict(notifiers or {})
+        self.resend_retries = resend_retries
+        self.resend_backoff_seconds = resend_backoff_seconds
+        self.stall_incident_after = timedelta(seconds=stall_incident_seconds)
 
     async def cursor(self) -> int:
         """The stored cursor; on the very first run, where the configuration says to start."""
@@ -73,51 +133,169 @@ class FeedSync:
             cursor = start
         return cursor
 
-    async def _facts(self, events: Sequence[IndexEvent]) -> list[ProjectFacts]:
+    # -- waiting on the index, interruptibly ---------------------------------------------
+
+    @staticmethod
+    async def _wait(work: Awaitable[T], stop: asyncio.Event | None) -> T:
+        """`work`'s result, or FeedStopped as soon as `stop` is set (work is cancelled)."""
+        task = asyncio.ensure_future(work)
+        if stop is None:
+            return await task
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise FeedStopped
+
+    @staticmethod
+    async def _sleep(seconds: float, stop: asyncio.Event | None) -> None:
+        if stop is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        if stop.is_set():
+            raise FeedStopped
+
+    async def _facts(self, events: Sequence[IndexEvent]
+                     ) -> tuple[list[ProjectFacts], list[RejectedEntry]]:
+        """JSON API facts for the tracked projects the events touch, and the documents
+        that were refused (about another project, malformed, ...)."""
         names = sorted(
             {canonicalize(e.project) for e in events
              if e.kind in REFRESH_KINDS and e.project in self.pipeline.tracked}
         )
         if not names:
-            return []
+            return [], []
         gate = asyncio.Semaphore(self.ledger_concurrency)
 
-        async def one(name: str) -> ProjectFacts | None:
+        async def one(name: str) -> ProjectFacts | RejectedEntry | None:
             async with gate:
-                return await self.feed.project(name)
+                try:
+                    return await self.feed.project(name)
+                except RejectedDocument as exc:
+                    return RejectedEntry(None, exc.raw or verbatim(str(exc)), exc.reason,
+                                         source=f"json:{name}")
 
         found = await asyncio.gather(*(one(n) for n in names))
-        return [f for f in found if f is not None]
+        return ([f for f in found if isinstance(f, ProjectFacts)],
+                [f for f in found if isinstance(f, RejectedEntry)])
 
-    async def sync(
-        self,
-        until: int | None = None,
-        stop: asyncio.Event | None = None,
-        on_batch: Callable[[BatchResult], None] | None = None,
-    ) -> SyncResult:
-        """Process the changelog from the cursor to the index's last serial (or `until`)."""
-        result = SyncResult(cursor=await self.cursor())
+    # -- committing, with poison isolation -------------------------------------------------
+
+    async def _commit(self, events: list[IndexEvent], rejects: list[RejectedEntry],
+                      facts: list[ProjectFacts]) -> list[BatchResult]:
+        try:
+            return [await self.pipeline.commit_batch(events, facts, rejected=rejects)]
+        except _TRANSIENT:
+            raise
+        except Exception as exc:
+            if not events and not facts:
+                raise  # nothing left to set aside: the store itself refuses
+            log.warning("feed.batch_failed", events=len(events), facts=len(facts),
+                        error=f"{type(exc).__name__}: {exc}"[:500])
+            return await self._isolate(events, rejects, facts, exc)
+
+    async def _isolate(self, events: list[IndexEvent], rejects: list[RejectedEntry],
+                       facts: list[ProjectFacts], exc: Exception) -> list[BatchResult]:
+        """Split a failing batch until the entry (or document) that fails alone is found."""
+        why = f"could not be processed: {type(exc).__name__}: {exc}"[:4096]
+        if facts:
+            # The documents first: without them, do the entries pass?
+            refused = [RejectedEntry(None, verbatim(f.name), why, source=f"json:{f.name}")
+                       for f in facts]
+            return await self._commit(events, rejects + refused, [])
+        if len(events) == 1:
+            event = events[0]
+            return await self._commit([], [*rejects, RejectedEntry(event.serial, _as_entry(event),
+                                                                   why)], [])
+        half = len(events) // 2
+        first, second = events[:half], events[half:]
+        cut = first[-1].serial
+        early = [r for r in rejects if r.serial is None or r.serial <= cut]
+        late = [r for r in rejects if r.serial is not None and r.serial > cut]
+        return [*await self._commit(first, early, []), *await self._commit(second, late, [])]
+
+    # -- one pass --------------------------------------------------------------------------
+
+    async def _behind(self, events: Sequence[IndexEvent]) -> list[RejectedEntry]:
+        """Entries at or below the cursor: a re-sent page is harmless, an entry that was
+        never stored (or stored differently) is an anomaly."""
+        first = await self.pipeline.first_serial()
+        mine = [e for e in events if e.serial > first]
+        if not mine:
+            return []
+        stored = await self.pipeline.stored([e.serial for e in mine])
+        found: list[RejectedEntry] = []
+        for event in mine:
+            seen = stored.get(event.serial)
+            if seen is None:
+                found.append(RejectedEntry(event.serial, _as_entry(event),
+                                           "serial: behind the cursor, and never stored"))
+            elif seen != (event.project, event.version, event.raw):
+                found.append(RejectedEntry(
+                    event.serial, _as_entry(event),
+                    "serial: behind the cursor, and differs from the entry stored under it"))
+        return found
+
+    async def _nothing_new(self, cursor: int, until: int | None, resent: int,
+                           stop: asyncio.Event | None) -> bool:
+        """After a page with nothing new: True to fetch again (with backoff), False when
+        the pass is done; FeedStalled when the index keeps claiming more."""
+        head = await self._wait(self.feed.last_serial(), stop)
+        if head <= cursor or (until is not None and cursor >= until):
+            return False
+        FEED_ANOMALIES.labels("resent_page").inc()
+        log.warning("feed.anomaly", kind="resent_page", cursor=cursor, index_last_serial=head,
+                    attempt=resent)
+        if resent > self.resend_retries:
+            raise FeedStalled(f"the index claims serial {head}, but changelog_since_serial"
+                              f"({cursor}) brings nothing past {cursor}")
+        await self._sleep(self.resend_backoff_seconds * 2 ** (resent - 1), stop)
+        return True
+
+    async def _pass(self, until: int | None, stop: asyncio.Event | None,
+                    on_batch: Callable[[BatchResult], None] | None, result: SyncResult) -> None:
         cursor = result.cursor
         assert cursor is not None
         # The next page is fetched while the current one is stored: the index's
         # rendering and the network overlap with our own work.
-        pending: asyncio.Task[list[IndexEvent]] | None = None
+        pending: asyncio.Task[Page] | None = None
+        resent = 0
         try:
             while (until is None or cursor < until) and not (stop and stop.is_set()):
-                page = await pending if pending else await self.feed.changelog_since(cursor)
+                page = await self._wait(pending or self.feed.changelog_since(cursor), stop)
                 pending = None
-                events = [e for e in page if until is None or e.serial <= until]
-                if not events:
-                    break
-                if len(events) == len(page) and (until is None or events[-1].serial < until):
-                    pending = asyncio.create_task(self.feed.changelog_since(events[-1].serial))
-                for start in range(0, len(events), self.batch_size):
-                    chunk = events[start : start + self.batch_size]
-                    batch = await self.pipeline.commit_batch(chunk, await self._facts(chunk))
-                    result.add(batch)
-                    cursor = chunk[-1].serial
-                    if on_batch:
-                        on_batch(batch)
+                events = [e for e in page.events
+                          if e.serial > cursor and (until is None or e.serial <= until)]
+                rejects = [r for r in page.rejected
+                           if r.serial is None or until is None or r.serial <= until]
+                rejects += await self._behind([e for e in page.events if e.serial <= cursor])
+                if not events and not any((r.serial or 0) > cursor for r in rejects):
+                    for batch in await self._commit([], rejects, []) if rejects else []:
+                        result.add(batch)
+                    resent += 1
+                    if not page or not await self._nothing_new(cursor, until, resent, stop):
+                        break
+                    continue
+                resent = 0
+                top = max([e.serial for e in page.events] + [r.serial or 0 for r in page.rejected])
+                if until is None or top < until:
+                    pending = asyncio.ensure_future(self.feed.changelog_since(max(top, cursor)))
+                for part, part_rejects in _chunks(events, rejects, self.batch_size):
+                    facts, refused = await self._wait(self._facts(part), stop)
+                    for batch in await self._commit(part, part_rejects + refused, facts):
+                        result.add(batch)
+                        # The stored cursor: another process may have stored these first.
+                        cursor = max(cursor, batch.cursor or cursor)
+                        if on_batch:
+                            on_batch(batch)
                     await self.deliver()
                     if stop and stop.is_set():
                         break
@@ -127,7 +305,59 @@ class FeedSync:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await pending
         result.cursor = cursor
+
+    async def sync(
+        self,
+        until: int | None = None,
+        stop: asyncio.Event | None = None,
+        on_batch: Callable[[BatchResult], None] | None = None,
+    ) -> SyncResult:
+        """Process the changelog from the cursor to the index's last serial (or `until`).
+
+        Returns what was stored (`stopped` when a stop request ended it early); raises
+        IndexUnavailable when the index could not be read, after recording the stall.
+        """
+        result = SyncResult()
+        try:
+            result.cursor = await self._wait(self.cursor(), stop)
+            await self._pass(until, stop, on_batch, result)
+        except FeedStopped:
+            result.stopped = True
+            return result
+        except IndexUnavailable as exc:
+            await self._stalled(describe(exc))
+            raise
+        await self._recovered()
         return result
+
+    # -- stalls ------------------------------------------------------------------------------
+
+    async def _stalled(self, reason: str) -> None:
+        """Note a failed pass; one that lasts opens the feed's `stalled` incident (once)."""
+        now = datetime.now(UTC)
+        feed = self.pipeline.feed_name
+        async with self.pipeline.sessions.begin() as session:
+            row = await session.get(FeedCursor, feed)
+            if row is None:
+                return
+            row.stalled_since = row.stalled_since or now
+            row.stall_reason = reason[:4096]
+            if now - row.stalled_since < self.stall_incident_after:
+                return
+            key = f"{DETECTOR}/stalled/feed:{feed}"
+            if (await session.execute(select(Incident.id).where(Incident.open_key == key))
+                    ).first() is None:
+                await record_finding(session, stalled_finding(feed, row.stalled_since, reason),
+                                     now, self.pipeline.notifiers)
+
+    async def _recovered(self) -> None:
+        async with self.pipeline.sessions.begin() as session:
+            row = await session.get(FeedCursor, self.pipeline.feed_name)
+            if row is not None and row.stalled_since is not None:
+                log.info("feed.recovered", stalled_since=row.stalled_since.isoformat())
+                row.stalled_since = row.stall_reason = None
+
+    # -- delivery and the loop ---------------------------------------------------------------
 
     async def deliver(self) -> int:
         if not self.notifiers:

@@ -5,21 +5,35 @@ whose ``path`` prefix matches it (or that has none), uses it once and drops it a
 ``count`` uses. The payloads here are the hostile or broken bodies a client of PyPI
 must survive: cut off, unparseable, an entity bomb, far larger than it should be, or an
 XML-RPC fault whose string the attacker wrote (``message``).
+
+Hostile answers that need the index's own data are rendered by the server
+(``IndexDoubleServer``): ``resend`` (the changelog page after ``since``, whatever was
+asked), ``overlap`` (the page starting ``back`` serials early), ``poison`` (the real
+page with crafted ``entries`` appended, big integers included), ``mismatch`` (the JSON
+document of project ``other``). ``body`` answers with a raw ``body`` (and ``status``) of
+the caller's choosing, ``redirect`` with a 302 to ``location``; a ``429`` carries
+``retry_after`` as its Retry-After header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import xmlrpc.client
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from aiohttp import web
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultKind", "FaultPlan", "render_fault"]
+__all__ = ["DATA_FAULTS", "FAULT_KINDS", "Fault", "FaultKind", "FaultPlan", "dumps_page",
+           "render_fault"]
 
 FaultKind = Literal["429", "500", "503", "truncated", "invalid", "entity", "slow", "oversize",
-                    "rpc-fault"]
+                    "rpc-fault", "resend", "overlap", "poison", "mismatch", "body", "redirect"]
+# The kinds the server renders from its own data (see IndexDoubleServer._render); the
+# changelog ones hit only changelog_since_serial calls.
+DATA_FAULTS = frozenset({"resend", "overlap", "poison", "mismatch"})
+CHANGELOG_FAULTS = frozenset({"resend", "overlap", "poison"})
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 DEFAULT_DELAY = 5.0
@@ -52,6 +66,27 @@ _OVERSIZE_PARTS = {
 }
 
 
+_EXTRA_FIELDS = frozenset({"since", "back", "entries", "other", "body", "location", "status",
+                           "retry_after"})
+
+
+def dumps_page(entries: list[Any]) -> bytes:
+    """A changelog methodResponse as Warehouse renders one, but without xmlrpc's 32-bit
+    limit on integers (a hostile index can send any number of digits)."""
+    marshaller = _AnyIntMarshaller("utf-8", allow_none=True)
+    return ("<?xml version='1.0'?>\n<methodResponse>\n" + marshaller.dumps(([*entries],))
+            + "</methodResponse>\n").encode("utf-8", "surrogatepass")
+
+
+def _dump_any_int(_: xmlrpc.client.Marshaller, value: Any, write: Callable[[str], object]
+                  ) -> None:
+    write(f"<value><int>{value}</int></value>\n")
+
+
+class _AnyIntMarshaller(xmlrpc.client.Marshaller):
+    dispatch = {**xmlrpc.client.Marshaller.dispatch, int: _dump_any_int}
+
+
 @dataclass
 class Fault:
     """One queued fault; ``count`` is how many more requests it will hit."""
@@ -62,8 +97,18 @@ class Fault:
     delay: float = DEFAULT_DELAY
     size: int = DEFAULT_OVERSIZE
     message: str = DEFAULT_MESSAGE  # the faultString of an "rpc-fault"
+    since: int = 0  # resend: the page after this serial
+    back: int = 1  # overlap: start this many serials before the one asked for
+    entries: list[Any] = field(default_factory=list)  # poison: raw entries to append
+    other: str = ""  # mismatch: the project whose document is sent instead
+    body: str | bytes = ""  # body: the raw answer
+    location: str = ""  # redirect: where to
+    status: int = 200  # body: the status to answer with
+    retry_after: str | None = None  # 429: the Retry-After header (default "1")
 
-    def matches(self, path: str) -> bool:
+    def matches(self, path: str, rpc_method: str | None = None) -> bool:
+        if self.kind in CHANGELOG_FAULTS and rpc_method != "changelog_since_serial":
+            return False
         return self.path is None or path.startswith(self.path)
 
 
@@ -75,19 +120,24 @@ class FaultPlan:
 
     def add(self, kind: str, count: int = 1, path: str | None = None, *,
             delay: float = DEFAULT_DELAY, size: int = DEFAULT_OVERSIZE,
-            message: str = DEFAULT_MESSAGE) -> Fault:
-        """Queue ``kind`` for the next ``count`` requests under ``path``."""
+            message: str = DEFAULT_MESSAGE, **extra: Any) -> Fault:
+        """Queue ``kind`` for the next ``count`` requests under ``path``; ``extra`` sets the
+        kind's own fields (``since``, ``entries``, ``other``, ``body``, ``location``...)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
         if count < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path, delay, size, message)  # type: ignore[arg-type]
+        unknown = set(extra) - _EXTRA_FIELDS
+        if unknown:
+            raise ValueError(f"unknown fault fields {sorted(unknown)}")
+        fault = Fault(kind, count, path, delay, size, message,  # type: ignore[arg-type]
+                      **extra)
         self._queue.append(fault)
         return fault
 
     def add_from_json(self, spec: Any) -> Fault:
         """``POST /_double/faults`` body: {"kind", "count"?, "path"?, "delay"?, "size"?,
-        "message"?}."""
+        "message"?, and the kind's own fields}."""
         if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
             raise ValueError('expected a JSON object with a string "kind"')
         return self.add(
@@ -95,6 +145,7 @@ class FaultPlan:
             delay=float(spec.get("delay", DEFAULT_DELAY)),
             size=int(spec.get("size", DEFAULT_OVERSIZE)),
             message=str(spec.get("message", DEFAULT_MESSAGE)),
+            **{k: v for k, v in spec.items() if k in _EXTRA_FIELDS},
         )
 
     def clear(self) -> int:
@@ -103,10 +154,10 @@ class FaultPlan:
         self._queue.clear()
         return n
 
-    def take(self, path: str) -> Fault | None:
+    def take(self, path: str, rpc_method: str | None = None) -> Fault | None:
         """The fault for a request to ``path``, consuming one use of it."""
         for fault in self._queue:
-            if fault.matches(path):
+            if fault.matches(path, rpc_method):
                 fault.count -= 1
                 if fault.count <= 0:
                     self._queue.remove(fault)
@@ -126,9 +177,16 @@ async def render_fault(fault: Fault, request: web.Request, handler: Any, *, xml:
     """Answer ``request`` as ``fault`` says; ``handler`` gives the real answer when needed."""
     ctype = _XML_CT if xml else _JSON_CT
     if fault.kind in ("429", "500", "503"):
-        headers = {"Retry-After": "1"} if fault.kind == "429" else None
+        retry_after = fault.retry_after if fault.retry_after is not None else "1"
+        headers = {"Retry-After": retry_after} if fault.kind == "429" else None
         return web.Response(status=int(fault.kind), text=f"{fault.kind} (injected)\n",
                             headers=headers)
+    if fault.kind == "body":
+        raw = fault.body if isinstance(fault.body, bytes) else fault.body.encode(
+            "utf-8", "surrogatepass")
+        return web.Response(status=fault.status, content_type=ctype, body=raw)
+    if fault.kind == "redirect":
+        return web.Response(status=302, headers={"Location": fault.location})
     if fault.kind == "slow":
         await asyncio.sleep(fault.delay)
         response: web.StreamResponse = await handler(request)

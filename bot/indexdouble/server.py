@@ -20,7 +20,7 @@ from typing import Any
 import defusedxml.ElementTree
 from aiohttp import web
 
-from .faults import FaultPlan, render_fault
+from .faults import DATA_FAULTS, Fault, FaultPlan, dumps_page, render_fault
 from .reads import simple_detail_html
 from .store import IndexDoubleStore, normalize_name
 
@@ -116,11 +116,30 @@ class IndexDoubleServer:
             request[_RPC] = _parse_rpc(await request.read())
             rpc_method = request[_RPC][0]
         self.requests.append(RecordedRequest(request.method, request.path, rpc_method))
-        fault = self.faults.take(request.path)
+        fault = self.faults.take(request.path, rpc_method)
+        if fault is not None and fault.kind in DATA_FAULTS:
+            return await self._render(fault, request, is_rpc)
         if fault is not None:
             return await render_fault(fault, request, handler, xml=is_rpc)
         response = await handler(request)
         return response
+
+    async def _render(self, fault: Fault, request: web.Request, is_rpc: bool) -> web.Response:
+        """The hostile answers made of the index's own data."""
+        if fault.kind == "mismatch":
+            data = await asyncio.to_thread(self.store.json_data, fault.other, None,
+                                           self._base(request))
+            return web.json_response(data if data is not None else _NOT_FOUND,
+                                     status=200 if data is not None else 404)
+        _, params = request[_RPC]
+        assert not isinstance(params, Exception) and params  # matched changelog_since_serial
+        asked = int(params[0])
+        since = {"resend": fault.since, "overlap": max(0, asked - fault.back)}.get(fault.kind, asked)
+        page: list[Any] = [list(e) for e in await asyncio.to_thread(
+            self.store.changelog_since, since, self.page_size)]
+        if fault.kind == "poison":
+            page += [list(e) if isinstance(e, list | tuple) else e for e in fault.entries]
+        return web.Response(body=dumps_page(page), content_type="text/xml", charset="utf-8")
 
     @staticmethod
     def _base(request: web.Request) -> str:

@@ -51,6 +51,29 @@ class FeedCursor(Base):
     serial: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[datetime]
     checked_at: Mapped[datetime | None]  # last feed pass that reached the index's head
+    # The serial the feed started after: entries up to it were never ours to store.
+    first_serial: Mapped[int | None] = mapped_column(sa.BigInteger)
+    stalled_since: Mapped[datetime | None]  # first failed pass since the last good one
+    stall_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class FeedReject(Base):
+    """An entry or document from the index that failed validation, kept verbatim.
+
+    One row per distinct raw text (digest), so an index that sends the same bad entry
+    again and again is recorded once.
+    """
+
+    __tablename__ = "feed_rejects"
+    __table_args__ = (sa.UniqueConstraint("feed", "digest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed: Mapped[str] = mapped_column(sa.String(64))
+    source: Mapped[str] = mapped_column(sa.String(600))  # "changelog" or "json:<project>"
+    serial: Mapped[int | None] = mapped_column(sa.BigInteger)
+    digest: Mapped[str] = mapped_column(sa.String(64))  # sha256 of source and raw
+    received_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    raw: Mapped[str] = mapped_column(sa.Text)
 
 
 class Event(Base):
