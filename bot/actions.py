@@ -21,6 +21,7 @@ the admin.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -134,6 +135,17 @@ class Actions:
                               incident_id=run.incident_id, run_id=run.id)
         return run
 
+    async def _plan(self, playbook: Playbook, actor: str, target: Target, reason: str,
+                    options: Mapping[str, Any] | None) -> Plan:
+        plan = await playbook.plan(target, reason, options or {}, self._context(actor))
+        if plan.ok and plan.steps:
+            # The index must be able to say who made the change (e.g. Warehouse journals
+            # name an account); refused now rather than failing at the first step.
+            problem = await self.backends.admin.author_problem(actor)
+            if problem is not None:
+                return replace(plan, blockers=(problem,))
+        return plan
+
     def approval_required(self, playbook: Playbook, plan: Plan) -> bool:
         return (playbook.destructive and bool(plan.steps) and self.config.two_admin_approval
                 and playbook.name not in self.config.approval_waived)
@@ -146,7 +158,7 @@ class Actions:
         subject = target.describe()
         chosen = await self._playbook(actor, playbook, subject)
         await self._authorize(actor, "playbook.plan", subject, reason=reason, playbook=playbook)
-        return await chosen.plan(target, reason, options or {}, self._context(actor))
+        return await self._plan(chosen, actor, target, reason, options)
 
     async def request(self, actor: str, playbook: str, target: Target, *, reason: str,
                       options: Mapping[str, Any] | None = None,
@@ -165,7 +177,7 @@ class Actions:
                 raise await self._refuse(NotFound(f"no incident {incident_id}"),
                                          actor=actor, action="playbook.request",
                                          target=subject, **kw)
-        plan = await chosen.plan(target, reason, options or {}, self._context(actor))
+        plan = await self._plan(chosen, actor, target, reason, options)
         if not plan.ok:
             raise await self._refuse(PlanRefused(plan), actor=actor, action="playbook.request",
                                      target=subject, blockers=list(plan.blockers), **kw)

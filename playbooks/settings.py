@@ -29,8 +29,8 @@ class _Section(BaseModel):
 
 
 class PlaybooksSection(_Section):
-    # A destructive playbook (yank, freeze, unverify-email, quarantine, restore) runs only
-    # after a second, different admin approved it ...
+    # A destructive playbook (yank, freeze, unverify-email, quarantine, remove-malware,
+    # restore) runs only after a second, different admin approved it ...
     two_admin_approval: bool = True
     # ... except those named here, which run on one admin's word.
     approval_waived: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -43,6 +43,10 @@ class PlaybooksSection(_Section):
     # Unset: the index serves from the [storage] location itself (PyPI's bucket), and a
     # restore makes a matching old version current again there.
     warehouse_files: str | None = None
+    # warehouse: the account changes are recorded as made by (journals.submitted_by, events,
+    # prohibitions, observations) when the acting admin has no Warehouse account of their
+    # own name. Warehouse's own tasks act as "admin".
+    warehouse_account: str = Field(default="admin", min_length=1)
     # devpi: server URL, the index restores go to ("user/index"), and the admin login.
     devpi_url: str | None = None
     devpi_index: str | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from playbooks.index_admin.base import IndexAdmin
 from playbooks.index_admin.devpi import DevpiAdmin
 from playbooks.index_admin.warehouse import WarehouseAdmin
+from playbooks.index_admin.warehouse_connect import WarehouseUnavailable
 from playbooks.settings import PlaybooksSection, StorageSection
 from playbooks.storage.base import BlobStorage
 from playbooks.storage.filesystem import FilesystemStorage
@@ -53,7 +54,10 @@ async def _warehouse(cfg: PlaybooksSection, storage: BlobStorage) -> IndexAdmin:
     if not cfg.warehouse_url:
         raise BackendConfigError("playbooks.warehouse_url must be set for the warehouse backend")
     files = FilesystemStorage(Path(cfg.warehouse_files)) if cfg.warehouse_files else storage
-    return WarehouseAdmin.open(cfg.warehouse_url, files)
+    try:
+        return await WarehouseAdmin.connect(cfg.warehouse_url, files, cfg.warehouse_account)
+    except WarehouseUnavailable as exc:
+        raise BackendConfigError(str(exc)) from None
 
 
 async def _devpi(cfg: PlaybooksSection, storage: BlobStorage) -> IndexAdmin:

@@ -91,13 +91,15 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> None:
 TEMPLATE = Path()
 
 
-async def run(plan_body: bytes, json_body: str | None = None) -> tuple[Warden, Path, Any]:
+async def run(plan_body: bytes, head: int, json_body: str | None = None
+              ) -> tuple[Warden, Path, Any]:
     work = Path(tempfile.mkdtemp(prefix="warden-fuzz-"))
     shutil.copy(TEMPLATE, work / "w.db")
     store = IndexDoubleStore(work / "index.sqlite", work / "files")
     server = IndexDoubleServer(store)
     url = await server.start()
     server.faults.add("body", path="/pypi", body=plan_body)
+    server.faults.add("head", count=1000, path="/pypi", since=head)  # what the index claims
     if json_body is not None:
         server.faults.add("body", count=10, path="/pypi/demo/json", body=json_body)
     w = await Warden.open(load_settings(
@@ -121,7 +123,8 @@ async def run(plan_body: bytes, json_body: str | None = None) -> tuple[Warden, P
 
 
 async def check_page(plan: Plan) -> None:
-    w, work, outcome = await run(dumps_page(plan.entries))
+    head = max([START, *plan.good, *plan.bad_serials])
+    w, work, outcome = await run(dumps_page(plan.entries), head)
     try:
         assert not isinstance(outcome, IndexUnavailable), outcome
         async with w.sessions() as session:
@@ -134,8 +137,7 @@ async def check_page(plan: Plan) -> None:
         assert len([r for r in rejects if r.serial is None]) <= plan.unplaced
         if plan.unplaced:
             assert any(r.serial is None for r in rejects)
-        cursor = await w.pipeline.cursor()
-        assert cursor == max([START, *plan.good, *plan.bad_serials])
+        assert await w.pipeline.cursor() == head
     finally:
         await w.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -148,7 +150,7 @@ def test_generated_pages_are_stored_or_set_aside_entry_by_entry(plan: Plan) -> N
 
 
 async def check_garbage(body: bytes) -> None:
-    w, work, outcome = await run(body)
+    w, work, outcome = await run(body, START)
     try:
         async with w.sessions() as session:
             stored = (await session.execute(select(Event.serial))).scalars().all()
@@ -207,7 +209,7 @@ def documents(draw: st.DrawFn) -> tuple[str, bool]:
 async def check_document(text: str, valid: bool) -> None:
     entries = [["demo", "1.0", TS, "new release", START + 1],
                ["demo", "1.0", TS, "add source file demo-1.0.tar.gz", START + 2]]
-    w, work, outcome = await run(dumps_page(entries), json_body=text)
+    w, work, outcome = await run(dumps_page(entries), START + 2, json_body=text)
     try:
         assert not isinstance(outcome, IndexUnavailable), outcome
         assert await w.pipeline.cursor() == START + 2

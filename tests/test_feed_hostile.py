@@ -161,6 +161,7 @@ async def test_poison_entries_are_set_aside_and_the_feed_moves_on(
     s.create_project("later", "bob")
     entries = [entry for _, entry in POISON]
     index_double.server.faults.add("poison", path="/pypi", entries=entries)
+    index_double.server.faults.add("head", count=100, path="/pypi", since=1005)
     result = await warden.feed.sync()
     assert result.events == 4
     rejects = await rows(warden, FeedReject)
@@ -174,6 +175,7 @@ async def test_poison_entries_are_set_aside_and_the_feed_moves_on(
     # Sent again: recorded once, no second incident, nothing more in the timeline.
     s.create_project("after", "carol")
     index_double.server.faults.add("poison", path="/pypi", entries=entries)
+    index_double.server.faults.add("head", count=100, path="/pypi", since=1005)
     again = await warden.feed.sync()
     assert again.rejected == 0 and len(await rows(warden, FeedReject)) == len(POISON)
     assert [i.occurrences for i in await rows(warden, Incident)] == [1]
@@ -184,6 +186,7 @@ async def test_two_huge_versions_are_not_stored(
 ) -> None:
     big = ["evil", "v" * 10_000_000, TS, "new release", 7]
     index_double.server.faults.add("poison", path="/pypi", entries=[big, [*big[:4], 8]])
+    index_double.server.faults.add("head", count=100, path="/pypi", since=8)
     result = await warden.feed.sync()
     assert (result.events, result.rejected) == (0, 2)
     assert all(len(r.raw) < 70_000 for r in await rows(warden, FeedReject))
@@ -297,6 +300,21 @@ async def test_redirects_to_another_host_are_not_followed(
     assert result.events == 2
     (reject,) = await rows(warden, FeedReject)
     assert "another origin" in reject.reason
+
+
+async def test_a_serial_beyond_the_index_head_cannot_move_the_cursor(
+    index_double: IndexDouble, warden: Warden
+) -> None:
+    s = index_double.store
+    s.create_project("a", "alice")  # serials 1, 2
+    forged = ["a", None, TS, "remove project", 10**12]
+    index_double.server.faults.add("poison", path="/pypi", entries=[forged])
+    result = await warden.feed.sync()
+    assert (result.events, result.rejected, result.cursor) == (2, 1, 2)
+    (reject,) = await rows(warden, FeedReject)
+    assert "beyond the index's own last serial 2" in reject.reason
+    s.create_project("b", "bob")  # the index goes on: nothing of it is skipped
+    assert (await warden.feed.sync()).events == 2 and await warden.pipeline.cursor() == 4
 
 
 class Exploding:
@@ -445,6 +463,7 @@ async def test_rejects_count_on_postgresql_and_sqlite_alike(
 ) -> None:
     index_double.server.faults.add("poison", path="/pypi", entries=[
         ["x", "v" * 513, TS, "new release", 3], ["y", None, TS, "create", 4]])
+    index_double.server.faults.add("head", count=100, path="/pypi", since=4)
     await warden.feed.sync()
     async with warden.sessions() as session:
         count = (await session.execute(select(func.count()).select_from(FeedReject))).scalar()

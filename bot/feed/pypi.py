@@ -16,8 +16,9 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from bot.feed.changelog_xml import fast_changelog
-from bot.feed.client import BadAnswers, IndexClient, IndexUnavailable
+from bot.feed.client import BadAnswers, IndexClient
 from bot.feed.schema import (
+    MAX_SERIAL,
     FileDoc,
     Page,
     ProjectDoc,
@@ -131,9 +132,12 @@ class PyPIFeed:
         self.client = client
 
     async def last_serial(self) -> int:
+        """The index's newest serial (0 for an index without any, where Warehouse says None)."""
         value: object = await self.client.xmlrpc("changelog_last_serial")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise IndexUnavailable(f"changelog_last_serial gave {value!r:.80}")
+        if value is None:
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SERIAL:
+            raise BadAnswers(f"changelog_last_serial gave {verbatim(value)[:80]}")
         return value
 
     async def changelog_since(self, serial: int) -> Page:

@@ -244,6 +244,27 @@ class FeedSync:
                     "serial: behind the cursor, and differs from the entry stored under it"))
         return found
 
+    async def _beyond_head(self, page: Page, head: int | None, stop: asyncio.Event | None
+                           ) -> tuple[Page, int | None]:
+        """Entries numbered past the index's own last serial are set aside, so that one
+        forged serial cannot move the cursor beyond everything the index will ever send.
+        (The head is read again first: an honest index may have moved on meanwhile.)"""
+        top = max((e.serial for e in page.events), default=0)
+        if head is not None and top <= head:
+            return page, head
+        head = await self._wait(self.feed.last_serial(), stop)
+        if top <= head:
+            return page, head
+        beyond = [e for e in page.events if e.serial > head]
+        FEED_ANOMALIES.labels("beyond_head").inc(len(beyond))
+        kept = [e for e in page.events if e.serial <= head]
+        refused = [RejectedEntry(e.serial, _as_entry(e),
+                                 f"serial: beyond the index's own last serial {head}")
+                   for e in beyond]
+        # Placed, but not where the cursor may follow: no serial, the raw text keeps it.
+        refused = [RejectedEntry(None, r.raw, r.reason) for r in refused]
+        return Page(kept, [*page.rejected, *refused], page.size), head
+
     async def _nothing_new(self, cursor: int, until: int | None, resent: int,
                            stop: asyncio.Event | None) -> bool:
         """After a page with nothing new: True to fetch again (with backoff), False when
@@ -268,10 +289,12 @@ class FeedSync:
         # rendering and the network overlap with our own work.
         pending: asyncio.Task[Page] | None = None
         resent = 0
+        head: int | None = None
         try:
             while (until is None or cursor < until) and not (stop and stop.is_set()):
                 page = await self._wait(pending or self.feed.changelog_since(cursor), stop)
                 pending = None
+                page, head = await self._beyond_head(page, head, stop)
                 events = [e for e in page.events
                           if e.serial > cursor and (until is None or e.serial <= until)]
                 rejects = [r for r in page.rejected

@@ -1,7 +1,7 @@
 """Core of the index double's database: the engine, lookups and the journal writer.
 
-``_journal`` is the one place journal rows are written; like Warehouse's
-``update_project_last_serial`` trigger it also moves ``projects.last_serial``.
+``_journal`` is the one place journal rows are written; ``projects.last_serial``
+follows by the SQLite copy of Warehouse's ``update_project_last_serial`` trigger.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from packaging.utils import canonicalize_version
 
 from playbooks.index_admin import warehouse_schema as ws
 
-__all__ = ["StoreCore", "naive_utc", "new_id", "normalize_name"]
+__all__ = ["ADMIN", "StoreCore", "naive_utc", "new_id", "normalize_name"]
+
+ADMIN = "admin"
+ADMIN_SINCE = datetime(2015, 1, 1)  # older than anything a test or the demo creates
 
 
 def normalize_name(name: str) -> str:
@@ -44,6 +47,12 @@ class StoreCore:
         self.engine = sa.create_engine(f"sqlite:///{self.db_path}")
         sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         ws.metadata.create_all(self.engine)
+        with self._tx() as c:
+            # Every Warehouse database has the account its tasks act as (get_admin_user);
+            # the warehouse backend records changes as it when the admin has none.
+            if c.execute(sa.select(ws.users.c.id).where(ws.users.c.username == ADMIN)).first() \
+                    is None:
+                self._insert_user(c, ADMIN, ADMIN_SINCE)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -95,13 +104,10 @@ class StoreCore:
 
     def _journal(self, c: sa.Connection, name: str | None, version: str | None, action: str,
                  actor: str | None, when: datetime) -> int:
-        serial = new_id(c.execute(sa.insert(ws.journals).values(
+        # projects.last_serial follows by trigger, as in Warehouse.
+        return new_id(c.execute(sa.insert(ws.journals).values(
             name=name, version=version, action=action, submitted_date=when,
             submitted_by=actor)))
-        # Warehouse's update_project_last_serial trigger.
-        c.execute(sa.update(ws.projects).where(ws.projects.c.name == name)
-                  .values(last_serial=serial))
-        return serial
 
     def add_journal(self, name: str | None, version: str | None, action: str,
                     at: datetime | None = None, actor: str | None = None) -> int:

@@ -10,9 +10,10 @@ Hostile answers that need the index's own data are rendered by the server
 (``IndexDoubleServer``): ``resend`` (the changelog page after ``since``, whatever was
 asked), ``overlap`` (the page starting ``back`` serials early), ``poison`` (the real
 page with crafted ``entries`` appended, big integers included), ``mismatch`` (the JSON
-document of project ``other``). ``body`` answers with a raw ``body`` (and ``status``) of
-the caller's choosing, ``redirect`` with a 302 to ``location``; a ``429`` carries
-``retry_after`` as its Retry-After header.
+document of project ``other``). ``head`` makes changelog_last_serial say ``since``.
+``body`` answers with a raw ``body`` (and ``status``) of the caller's choosing,
+``redirect`` with a 302 to ``location``; a ``429`` carries ``retry_after`` as its
+Retry-After header.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ __all__ = ["DATA_FAULTS", "FAULT_KINDS", "Fault", "FaultKind", "FaultPlan", "dum
            "render_fault"]
 
 FaultKind = Literal["429", "500", "503", "truncated", "invalid", "entity", "slow", "oversize",
-                    "rpc-fault", "resend", "overlap", "poison", "mismatch", "body", "redirect"]
+                    "rpc-fault", "resend", "overlap", "poison", "mismatch", "body", "redirect",
+                    "head"]
 # The kinds the server renders from its own data (see IndexDoubleServer._render); the
-# changelog ones hit only changelog_since_serial calls.
+# changelog ones hit only changelog_since_serial calls, "head" only changelog_last_serial.
 DATA_FAULTS = frozenset({"resend", "overlap", "poison", "mismatch"})
-CHANGELOG_FAULTS = frozenset({"resend", "overlap", "poison"})
+_METHOD_OF = {"resend": "changelog_since_serial", "overlap": "changelog_since_serial",
+              "poison": "changelog_since_serial", "head": "changelog_last_serial"}
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 DEFAULT_DELAY = 5.0
@@ -70,11 +73,11 @@ _EXTRA_FIELDS = frozenset({"since", "back", "entries", "other", "body", "locatio
                            "retry_after"})
 
 
-def dumps_page(entries: list[Any]) -> bytes:
-    """A changelog methodResponse as Warehouse renders one, but without xmlrpc's 32-bit
-    limit on integers (a hostile index can send any number of digits)."""
+def dumps_page(value: Any) -> bytes:
+    """A methodResponse (a changelog page, a last serial) as Warehouse renders one, but
+    without xmlrpc's 32-bit limit on integers (a hostile index sends any number of digits)."""
     marshaller = _AnyIntMarshaller("utf-8", allow_none=True)
-    return ("<?xml version='1.0'?>\n<methodResponse>\n" + marshaller.dumps(([*entries],))
+    return ("<?xml version='1.0'?>\n<methodResponse>\n" + marshaller.dumps((value,))
             + "</methodResponse>\n").encode("utf-8", "surrogatepass")
 
 
@@ -97,7 +100,7 @@ class Fault:
     delay: float = DEFAULT_DELAY
     size: int = DEFAULT_OVERSIZE
     message: str = DEFAULT_MESSAGE  # the faultString of an "rpc-fault"
-    since: int = 0  # resend: the page after this serial
+    since: int = 0  # resend: the page after this serial; head: the last serial claimed
     back: int = 1  # overlap: start this many serials before the one asked for
     entries: list[Any] = field(default_factory=list)  # poison: raw entries to append
     other: str = ""  # mismatch: the project whose document is sent instead
@@ -107,7 +110,7 @@ class Fault:
     retry_after: str | None = None  # 429: the Retry-After header (default "1")
 
     def matches(self, path: str, rpc_method: str | None = None) -> bool:
-        if self.kind in CHANGELOG_FAULTS and rpc_method != "changelog_since_serial":
+        if self.kind in _METHOD_OF and rpc_method != _METHOD_OF[self.kind]:
             return False
         return self.path is None or path.startswith(self.path)
 
@@ -187,6 +190,8 @@ async def render_fault(fault: Fault, request: web.Request, handler: Any, *, xml:
         return web.Response(status=fault.status, content_type=ctype, body=raw)
     if fault.kind == "redirect":
         return web.Response(status=302, headers={"Location": fault.location})
+    if fault.kind == "head":
+        return web.Response(body=dumps_page(fault.since), content_type=_XML_CT, charset="utf-8")
     if fault.kind == "slow":
         await asyncio.sleep(fault.delay)
         response: web.StreamResponse = await handler(request)

@@ -18,6 +18,7 @@ from playbooks.base import StepFailed
 
 __all__ = [
     "ACTIONS",
+    "DomainUse",
     "FileSpec",
     "IndexAccount",
     "IndexAdmin",
@@ -26,13 +27,14 @@ __all__ = [
     "IndexFile",
     "IndexProject",
     "IndexRelease",
+    "MalwareReport",
     "ProjectSpec",
     "ReleaseSpec",
 ]
 
 # The actions a backend may refuse in ``unsupported()``.
 ACTIONS = ("restore", "yank", "freeze", "prohibit-password-reset", "unverify-email",
-           "quarantine")
+           "quarantine", "quarantine-release", "prohibit-email-domain", "remove-malware")
 
 
 class IndexConflict(StepFailed):
@@ -53,6 +55,7 @@ class IndexRelease:
     yanked: bool = False
     yanked_reason: str = ""
     files: dict[str, IndexFile] = field(default_factory=dict)
+    quarantined: bool = False  # Warehouse: releases.lifecycle_status quarantine-enter
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,27 @@ class IndexAccount:
     password_reset_prohibited: bool | None
     emails: tuple[IndexEmail, ...] = ()
     upload_indexes: tuple[str, ...] = ()  # devpi: indexes whose acl_upload names the user
+
+
+@dataclass(frozen=True, slots=True)
+class DomainUse:
+    """An email domain as a freeze sees it: already prohibited, and who else uses it."""
+
+    domain: str
+    prohibited: bool
+    # Other active, unfrozen accounts with a verified address at this domain: a shared
+    # mail provider, which a freeze does not prohibit unless asked explicitly.
+    shared_with: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MalwareReport:
+    """A malware report on a project (Warehouse: a ``project_observations`` row)."""
+
+    id: str
+    summary: str
+    verdicts: tuple[str, ...]  # the actions already recorded on it ("remove_malware", ...)
+    inspector_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +177,47 @@ class IndexAdmin(Protocol):
     async def set_password_reset_prohibited(self, username: str, prohibited: bool,
                                             actor: str) -> bool: ...
 
-    async def unverify_email(self, email: str, actor: str) -> bool: ...
+    async def unverify_email(self, email: str, actor: str, reason: str = "") -> bool: ...
 
     async def set_quarantined(self, project: str, quarantined: bool, actor: str) -> bool: ...
+
+    async def set_release_quarantined(self, project: str, version: str, quarantined: bool,
+                                      actor: str) -> bool: ...
+
+    # -- who a change is recorded as -------------------------------------------------
+
+    async def author_problem(self, actor: str) -> str | None:
+        """Why the index cannot record a change as made by ``actor``, or None."""
+        ...
+
+    # -- email domains (a freeze prohibits the account's verified domains) ----------------
+
+    async def email_domain(self, domain: str, account: str) -> DomainUse: ...
+
+    async def prohibit_email_domain(self, domain: str, actor: str, comment: str) -> bool: ...
+
+    # -- remove as malware ---------------------------------------------------------------
+
+    async def malware_reports(self, project: str) -> tuple[MalwareReport, ...]: ...
+
+    async def project_name_prohibited(self, name: str) -> str | None:
+        """The prohibition of ``name`` (its comment and kind) if there is one."""
+        ...
+
+    async def freeze_for_malware(self, username: str, project: str, actor: str) -> bool: ...
+
+    async def record_malware_verdict(self, project: str, verdict: str, actor: str,
+                                     report_ids: Sequence[str], extra: dict[str, object]
+                                     ) -> bool: ...
+
+    async def prohibit_project_name(self, name: str, actor: str,
+                                    observation_kind: str | None) -> bool: ...
+
+    async def allow_project_name(self, name: str, actor: str) -> bool: ...
+
+    async def remove_project(self, project: str, actor: str) -> bool: ...
+
+    async def remove_release(self, project: str, version: str, actor: str,
+                             reason: str) -> bool: ...
 
     async def close(self) -> None: ...

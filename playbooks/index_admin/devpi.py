@@ -7,11 +7,13 @@ re-uploads each file from storage (``POST /<user>/<index>/`` with ``:action`` =
 project's links first anyway, so a resumed restore uploads nothing twice.
 
 What devpi cannot do, this backend refuses with the reason (``unsupported()``): yank
-(devpi-server 6 has no yank for private indexes), quarantine, email verification and
-password-reset flags (devpi keeps neither). Freeze is **partial** on devpi: it takes
-the user out of ``acl_upload`` of every index that lists them, which stops uploads to
-other users' indexes; the user can still log in, still owns (and may reconfigure)
-their own indexes, and may still delete entries where they have rights.
+(devpi-server 6 has no yank for private indexes), quarantine (of projects and of
+releases), email verification and password-reset flags (devpi keeps neither), prohibited
+email domains and remove-malware (no prohibited names, no account freeze). Freeze is
+**partial** on devpi: it takes the user out of ``acl_upload`` of every index that lists
+them, which stops uploads to other users' indexes; the user can still log in, still owns
+(and may reconfigure) their own indexes, and may still delete entries where they have
+rights.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import aiohttp
 from bot.names import canonicalize
 from playbooks.base import StepFailed, Unsupported
 from playbooks.index_admin.base import (
+    DomainUse,
     FileSpec,
     IndexAccount,
     IndexConflict,
@@ -33,6 +36,7 @@ from playbooks.index_admin.base import (
     IndexFile,
     IndexProject,
     IndexRelease,
+    MalwareReport,
     ProjectSpec,
     ReleaseSpec,
 )
@@ -45,6 +49,10 @@ _UNSUPPORTED = {
     "quarantine": "devpi has no project quarantine",
     "unverify-email": "devpi keeps no verified flag for email addresses",
     "prohibit-password-reset": "devpi has no password-reset prohibition",
+    "quarantine-release": "devpi has no release quarantine",
+    "prohibit-email-domain": "devpi has no prohibited email domains",
+    "remove-malware": "devpi can neither prohibit a project name nor freeze an account, "
+                      "so it cannot remove a project as malware (quarantine is missing too)",
 }
 _JSON = {"Accept": "application/json"}
 
@@ -230,7 +238,7 @@ class DevpiAdmin:
         await self._request("POST", f"{self.index}/", form=form, absent=())
         return True
 
-    async def remove_project(self, project: str) -> bool:
+    async def remove_project(self, project: str, actor: str = "") -> bool:
         """Delete a project from the index (not a playbook: for drills and tests)."""
         status, _ = await self._request("DELETE", f"{self.index}/{canonicalize(project)}?force")
         return status == 200
@@ -260,8 +268,46 @@ class DevpiAdmin:
                                             actor: str) -> bool:
         raise Unsupported(_UNSUPPORTED["prohibit-password-reset"])
 
-    async def unverify_email(self, email: str, actor: str) -> bool:
+    async def unverify_email(self, email: str, actor: str, reason: str = "") -> bool:
         raise Unsupported(_UNSUPPORTED["unverify-email"])
 
     async def set_quarantined(self, project: str, quarantined: bool, actor: str) -> bool:
         raise Unsupported(_UNSUPPORTED["quarantine"])
+
+    async def set_release_quarantined(self, project: str, version: str, quarantined: bool,
+                                      actor: str) -> bool:
+        raise Unsupported(_UNSUPPORTED["quarantine-release"])
+
+    async def author_problem(self, actor: str) -> str | None:
+        return None  # devpi records every change as made by the bot's own login
+
+    async def email_domain(self, domain: str, account: str) -> DomainUse:
+        raise Unsupported(_UNSUPPORTED["prohibit-email-domain"])
+
+    async def prohibit_email_domain(self, domain: str, actor: str, comment: str) -> bool:
+        raise Unsupported(_UNSUPPORTED["prohibit-email-domain"])
+
+    async def malware_reports(self, project: str) -> tuple[MalwareReport, ...]:
+        return ()  # devpi keeps no malware reports
+
+    async def project_name_prohibited(self, name: str) -> str | None:
+        return None  # devpi prohibits no names
+
+    async def freeze_for_malware(self, username: str, project: str, actor: str) -> bool:
+        raise Unsupported(_UNSUPPORTED["remove-malware"])
+
+    async def record_malware_verdict(self, project: str, verdict: str, actor: str,
+                                     report_ids: Sequence[str], extra: dict[str, object]
+                                     ) -> bool:
+        raise Unsupported(_UNSUPPORTED["remove-malware"])
+
+    async def prohibit_project_name(self, name: str, actor: str,
+                                    observation_kind: str | None) -> bool:
+        raise Unsupported(_UNSUPPORTED["remove-malware"])
+
+    async def allow_project_name(self, name: str, actor: str) -> bool:
+        return False  # nothing is ever prohibited on devpi
+
+    async def remove_release(self, project: str, version: str, actor: str,
+                             reason: str) -> bool:
+        raise Unsupported(_UNSUPPORTED["remove-malware"])

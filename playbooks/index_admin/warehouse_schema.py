@@ -3,12 +3,16 @@
 Checked against pypi/warehouse at commit
 6b62157124ab7865029afeeadf282bce27d601d9 (2026-08-21), files
 ``warehouse/packaging/models.py``, ``warehouse/accounts/models.py``,
-``warehouse/events/models.py`` and ``warehouse/db.py``.
+``warehouse/events/models.py``, ``warehouse/observations/models.py`` and
+``warehouse/db.py``; and, in CI, against the real schema those migrations build
+(``tests/fixtures/warehouse-schema.sql``): ``tests/playbooks/test_wh_schema.py``
+fails if any table or column here is missing there or has an incompatible type.
 
-The ``warehouse`` index-admin backend reads and edits a real Warehouse
-PostgreSQL through these tables, and the index double creates them in SQLite,
-so names (tables, columns, enum types, constraints) follow Warehouse exactly
-while types stay portable:
+Why a hand-written copy at all, when the real schema is at hand: the index double
+keeps Warehouse's tables in SQLite (the real schema is PostgreSQL-only: citext,
+jsonb, plpgsql triggers), and the ``warehouse`` backend needs the same table
+objects for both. So names (tables, columns, enum types, constraints) follow
+Warehouse exactly while types stay portable:
 
 - UUID primary keys get a client-side ``uuid4`` default (Warehouse uses the
   server default ``gen_random_uuid()``, which SQLite lacks);
@@ -18,18 +22,26 @@ while types stay portable:
 - enums carry Warehouse's PostgreSQL type names (``lifecyclestatus``,
   ``packagetype`` ...) so asyncpg bind casts match the real types.
 
-Only the columns the bot reads or writes (plus the NOT NULL ones an insert
+Only the columns index-warden reads or writes (plus the NOT NULL ones an insert
 needs) are modelled; Warehouse has more (organizations, teams, OIDC, ...).
-Triggers Warehouse relies on (``projects.normalized_name``,
-``projects.last_serial``, ``release_files.requires_python``,
-``releases._pypi_ordering``) exist only in PostgreSQL; the double computes
-those values itself.
+
+Values Warehouse keeps with PostgreSQL triggers are never written by the
+``warehouse`` backend. In SQLite, :data:`metadata` creates equivalent triggers for
+the ones the double needs (``projects.total_size`` from ``release_files``,
+``projects.last_serial`` from ``journals``, ``release_files.requires_python`` from
+``releases``, orphaned ``release_descriptions``); ``projects.normalized_name`` and
+``releases.is_prerelease`` (computed by triggers too) are given on insert, with the
+same functions (:func:`normalize_name`, :func:`pep440_is_prerelease`), since SQLite
+has no regular expressions; the PostgreSQL triggers overwrite them with equal values.
+``projects.sitemap_bucket`` / ``users.sitemap_bucket`` are not modelled: only
+triggers write them.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
+import re
 import uuid
 
 import sqlalchemy as sa
@@ -38,23 +50,34 @@ from sqlalchemy.dialects import postgresql
 __all__ = [
     "DependencyKind",
     "LifecycleStatus",
+    "ObservationKind",
     "PackageType",
     "RoleInvitationStatus",
     "UnverifyReasons",
+    "file_events",
     "file_registry",
     "journals",
     "metadata",
+    "normalize_name",
+    "observer_association",
+    "observers",
+    "pep440_is_prerelease",
+    "prohibited_email_domains",
+    "prohibited_project_names",
     "project_events",
+    "project_observations",
     "projects",
     "release_dependencies",
     "release_descriptions",
     "release_files",
+    "release_observations",
     "release_urls",
     "releases",
     "role_invitations",
     "roles",
     "user_emails",
     "user_events",
+    "user_observations",
     "users",
 ]
 
@@ -112,11 +135,34 @@ class DisableReason(enum.StrEnum):
     AdminInitiated = "admin initiated"
 
 
+class ObservationKind(enum.StrEnum):
+    """``warehouse.observations.models.ObservationKind`` values (``kind`` is a plain
+    string column, not an enum type)."""
+
+    IsMalware = "is_malware"
+    AccountAbuse = "account_abuse"
+    EmailUnverified = "email_unverified"
+
+
 class RoleInvitationStatus(enum.StrEnum):
     """``warehouse.packaging.models.RoleInvitationStatus``."""
 
     Pending = "pending"
     Expired = "expired"
+
+
+def normalize_name(name: str) -> str:
+    """Warehouse's ``normalize_pep426_name``: lower(regexp_replace(name, '(\\.|_|-)+', '-'))."""
+    return re.sub(r"[._-]+", "-", name).lower()
+
+
+_PRERELEASE = re.compile(r"(a|b|rc|dev|alpha|beta|c|pre|preview)")
+
+
+def pep440_is_prerelease(version: str) -> bool:
+    """Warehouse's ``pep440_is_prerelease`` SQL function (the ``is_prerelease`` trigger):
+    any of those letters anywhere in the version, case-insensitive."""
+    return _PRERELEASE.search(version.lower()) is not None
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> sa.Enum:
@@ -152,6 +198,23 @@ def _fk(target: str, ondelete: str | None = "CASCADE") -> sa.ForeignKey:
     return sa.ForeignKey(target, onupdate="CASCADE", ondelete=ondelete)
 
 
+# An observer is how Warehouse names who made an observation: a user gets one on their
+# first observation (observer_association row, discriminator "user").
+observer_association = sa.Table(
+    "observer_association",
+    metadata,
+    _uuid_pk(),
+    sa.Column("discriminator", sa.String(), nullable=False),
+)
+
+observers = sa.Table(
+    "observers",
+    metadata,
+    _uuid_pk(),
+    _now("created"),
+    sa.Column("_association_id", sa.Uuid(), sa.ForeignKey("observer_association.id")),
+)
+
 users = sa.Table(
     "users",
     metadata,
@@ -174,6 +237,8 @@ users = sa.Table(
     sa.Column("disabled_for", _enum(DisableReason, "disablereason")),
     sa.Column("totp_secret", sa.LargeBinary(20)),
     sa.Column("last_totp_value", sa.String()),
+    sa.Column("observer_association_id", sa.Uuid(),
+              sa.ForeignKey("observer_association.id")),
     sa.CheckConstraint("length(username) <= 50", name="users_valid_username_length"),
 )
 
@@ -226,7 +291,46 @@ def _events_table(prefix: str, parent: str) -> sa.Table:
     )
 
 
+def _observations_table(prefix: str, parent: str) -> sa.Table:
+    """``HasObservations``: one ``<model>_observations`` table per parent model.
+
+    ``related_id`` has no ON DELETE: Warehouse's ORM sets it to NULL before it deletes
+    the parent (the row keeps ``related_name``, the parent's repr). ``actions`` holds the
+    admins' verdicts keyed by UNIX timestamp (as a string, JSON object keys).
+    """
+    return sa.Table(
+        f"{prefix}_observations",
+        metadata,
+        _uuid_pk(),
+        sa.Column("related_id", sa.Uuid(), sa.ForeignKey(f"{parent}.id"), nullable=True,
+                  index=True),
+        sa.Column("related_name", sa.String(), nullable=False),
+        sa.Column("observer_id", sa.Uuid(), sa.ForeignKey("observers.id"), nullable=False),
+        _now("created"),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("summary", sa.String(), nullable=False),
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column("additional", JSONB, nullable=False, server_default=sa.text("'{}'")),
+        sa.Column("actions", JSONB, nullable=False, server_default=sa.text("'{}'")),
+    )
+
+
 user_events = _events_table("user", "users")
+user_observations = _observations_table("user", "users")
+
+# A freeze adds the domains of the account's verified addresses (comment "frozen"), so
+# that nobody registers with them again.
+prohibited_email_domains = sa.Table(
+    "prohibited_email_domains",
+    metadata,
+    _uuid_pk(),
+    _now("created"),
+    sa.Column("domain", CIText, nullable=False),
+    _false("is_mx_record"),
+    sa.Column("prohibited_by", sa.Uuid(), sa.ForeignKey("users.id"), index=True),
+    sa.Column("comment", sa.String(), nullable=False, server_default=""),
+    sa.UniqueConstraint("domain", name="prohibited_email_domains_domain_key"),
+)
 
 projects = sa.Table(
     "projects",
@@ -248,6 +352,21 @@ projects = sa.Table(
 )
 
 project_events = _events_table("project", "projects")
+project_observations = _observations_table("project", "projects")
+
+# Names nobody may register (remove-malware adds one with observation_kind is_malware).
+# Warehouse's ensure_normalized_blacklist trigger stores them normalized in PostgreSQL.
+prohibited_project_names = sa.Table(
+    "prohibited_project_names",
+    metadata,
+    _uuid_pk(),
+    _now("created"),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("prohibited_by", sa.Uuid(), sa.ForeignKey("users.id"), index=True),
+    sa.Column("comment", sa.String(), nullable=False, server_default=""),
+    sa.Column("observation_kind", sa.String()),
+    sa.UniqueConstraint("name", name="blacklist_name_key"),
+)
 
 roles = sa.Table(
     "roles",
@@ -326,6 +445,8 @@ releases = sa.Table(
     sa.Index("release_canonical_version_idx", "canonical_version"),
 )
 
+release_observations = _observations_table("release", "releases")
+
 release_urls = sa.Table(
     "release_urls",
     metadata,
@@ -374,6 +495,8 @@ release_files = sa.Table(
     sa.Index("release_files_release_id_idx", "release_id"),
 )
 
+file_events = _events_table("file", "release_files")
+
 # Every filename ever uploaded; Warehouse refuses to accept one twice.
 file_registry = sa.Table(
     "file_registry",
@@ -403,3 +526,54 @@ journals = sa.Table(
     sa.Index("journals_submitted_by_idx", "submitted_by"),
     sa.Index("journals_submitted_date_id_idx", "submitted_date", "id"),
 )
+
+
+# maintain_project_last_serial: on insert the new id is the project's highest serial
+# (journals are written in id order).
+LAST_SERIAL_TRIGGER = """CREATE TRIGGER IF NOT EXISTS update_project_last_serial
+    AFTER INSERT ON journals FOR EACH ROW BEGIN
+        UPDATE projects SET last_serial = NEW.id WHERE name = NEW.name;
+    END"""
+
+# What Warehouse's PostgreSQL triggers do, for the index double's SQLite (see the module
+# docstring). Created with the tables; IF NOT EXISTS so an older double file gets them too.
+_SQLITE_TRIGGERS = (
+    # projects_total_size_release_files / projects_total_size_releases
+    *(f"""CREATE TRIGGER IF NOT EXISTS update_project_total_size_release_files_{op.lower()}
+    AFTER {op} ON release_files FOR EACH ROW BEGIN
+        UPDATE projects SET total_size = (
+            SELECT COALESCE(SUM(release_files.size), 0) FROM release_files
+            WHERE release_id IN (SELECT id FROM releases WHERE project_id = projects.id))
+        WHERE id = (SELECT project_id FROM releases WHERE id = {row}.release_id);
+    END""" for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))),
+    """CREATE TRIGGER IF NOT EXISTS update_project_total_size_releases
+    AFTER DELETE ON releases FOR EACH ROW BEGIN
+        UPDATE projects SET total_size = (
+            SELECT COALESCE(SUM(release_files.size), 0) FROM release_files
+            WHERE release_id IN (SELECT id FROM releases WHERE project_id = OLD.project_id))
+        WHERE id = OLD.project_id;
+    END""",
+    # releases_delete_orphaned_description
+    """CREATE TRIGGER IF NOT EXISTS releases_delete_orphaned_description
+    AFTER DELETE ON releases FOR EACH ROW BEGIN
+        DELETE FROM release_descriptions WHERE id = OLD.description_id;
+    END""",
+    # update_release_files_requires_python (both triggers)
+    """CREATE TRIGGER IF NOT EXISTS release_files_requires_python
+    AFTER INSERT ON release_files FOR EACH ROW BEGIN
+        UPDATE release_files SET requires_python = (
+            SELECT requires_python FROM releases WHERE id = NEW.release_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS releases_requires_python
+    AFTER UPDATE OF requires_python ON releases FOR EACH ROW BEGIN
+        UPDATE release_files SET requires_python = NEW.requires_python
+        WHERE release_id = NEW.id;
+    END""",
+    # The index keeps the last_serial trigger's lookup cheap.
+    "CREATE INDEX IF NOT EXISTS ix_projects_name_sqlite ON projects (name)",
+    LAST_SERIAL_TRIGGER,
+)
+for _statement in _SQLITE_TRIGGERS:
+    sa.event.listen(metadata, "after_create",
+                    sa.DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
