@@ -3,7 +3,8 @@
 `check` and `scan` are pure compute against the configured protected set (or
 `--protected FILE`) and the configured allowlist; they do not open the store. The
 `scan` output is a stable contract: one JSON object per flagged name,
-{"name", "target", "technique", "score"}, and nothing for clean names.
+{"name", "target", "technique", "score"}, and nothing for clean names. `target` is null
+for a name flagged for its invisible characters alone (technique `invisible-characters`).
 """
 
 from __future__ import annotations
