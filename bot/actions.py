@@ -31,7 +31,7 @@ from bot.metrics import PLAYBOOK_RUNS
 from bot.store.models import Incident, TimelineEntry
 from bot.store.playbook_models import PlaybookRun, RunStatus
 from playbooks.base import Plan, Playbook, PlaybookContext, Target
-from playbooks.registry import build_playbooks
+from playbooks.registry import build_playbooks, resolve
 from playbooks.runner import Progress, execute
 from playbooks.runs import LeaseLost, RunBusy, RunStore, approver_of, audit, new_owner
 from playbooks.settings import PlaybooksSection
@@ -119,7 +119,7 @@ class Actions:
                                      target=target, **kw)
 
     async def _playbook(self, actor: str, name: str, target: str) -> Playbook:
-        playbook = self.playbooks.get(name)
+        playbook = self.playbooks.get(resolve(name))
         if playbook is None:
             raise await self._refuse(
                 NotFound(f"no playbook {name!r} (known: {', '.join(sorted(self.playbooks))})"),
@@ -297,7 +297,7 @@ class Actions:
             audit(s, self.store.now(), outcome="started", approver=approver_of(run),
                   playbook=run.playbook, **kw)
         try:
-            await execute(self.store, self.playbooks[run.playbook], self._context(actor),
+            await execute(self.store, self.playbooks[resolve(run.playbook)], self._context(actor),
                           run.id, self.owner, progress)
         except LeaseLost as exc:
             raise Busy(str(exc)) from None

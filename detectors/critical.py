@@ -75,7 +75,7 @@ class CriticalChangeDetector:
         elif event.kind is EventKind.QUARANTINE_PROJECT and not await self._ours(event, ctx):
             findings.append(self._finding(ctx, project, "quarantined",
                             f"Critical project {project.name} was quarantined",
-                            [self._event_evidence(event, project, ctx)], ("release-quarantine",)))
+                            [self._event_evidence(event, project, ctx)], ("unquarantine",)))
         return findings
 
     async def sweep(self, ctx: Context) -> list[Finding]:

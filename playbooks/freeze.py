@@ -1,12 +1,19 @@
 """freeze / unfreeze an account, and unverify-email (the ctx-style takeover responses).
 
-freeze options: ``unverify_emails`` (every verified address of the account, so a
-password reset cannot go to a resurrected domain) and ``block_password_reset``
-(Warehouse's ``prohibit_password_reset``). unfreeze reverses the freeze and, if the
-last freeze blocked password resets, that too; addresses stay unverified (the owner
-re-verifies them). On devpi, freeze only takes the user out of ``acl_upload`` of the
-indexes that list them, and unfreeze puts them back into the indexes the last freeze
-took them out of (see playbooks.index_admin.devpi).
+freeze does what Warehouse's admin ``user_freeze`` does: ``is_frozen``, and the domain of
+every verified address of the account goes to ``prohibited_email_domains`` (comment
+"frozen"), so whoever holds the domain cannot register a new account with it: the point
+of a domain-takeover response. Better than Warehouse, a domain that other active accounts
+verify with (a shared mail provider) is not prohibited unless ``prohibit_shared_domains``
+asks for it; the plan names every domain it skips and why. Other options:
+``unverify_emails`` (every verified address, so a password reset cannot go to a
+resurrected domain) and ``block_password_reset`` (Warehouse's ``prohibit_password_reset``).
+
+unfreeze reverses the freeze and, if the last freeze blocked password resets, that too;
+addresses stay unverified (the owner re-verifies them) and prohibited domains stay
+prohibited (as after Warehouse's unfreeze). On devpi, freeze only takes the user out of
+``acl_upload`` of the indexes that list them, and unfreeze puts them back into the indexes
+the last freeze took them out of (see playbooks.index_admin.devpi).
 """
 
 from __future__ import annotations
@@ -25,7 +32,10 @@ from playbooks.base import (
 )
 from playbooks.index_admin.base import IndexAccount
 
-__all__ = ["FreezePlaybook", "UnfreezePlaybook", "UnverifyEmailPlaybook"]
+__all__ = ["FROZEN_COMMENT", "FreezePlaybook", "UnfreezePlaybook", "UnverifyEmailPlaybook"]
+
+FROZEN_COMMENT = "frozen"  # Warehouse's comment on the domains its freeze prohibits
+_SHOWN = 5  # accounts named per shared domain in the plan
 
 _Apply = Callable[[Step, PlaybookContext], Awaitable[bool]]
 
@@ -41,7 +51,13 @@ async def _password_reset(step: Step, ctx: PlaybookContext) -> bool:
 
 
 async def _unverify(step: Step, ctx: PlaybookContext) -> bool:
-    return await ctx.admin.unverify_email(step.data["email"], ctx.actor)
+    return await ctx.admin.unverify_email(step.data["email"], ctx.actor,
+                                          step.data.get("reason", ""))
+
+
+async def _prohibit_domain(step: Step, ctx: PlaybookContext) -> bool:
+    d = step.data
+    return await ctx.admin.prohibit_email_domain(d["domain"], ctx.actor, d["comment"])
 
 
 _APPLY: dict[str, _Apply] = {
@@ -50,6 +66,7 @@ _APPLY: dict[str, _Apply] = {
     "prohibit-password-reset": _password_reset,
     "allow-password-reset": _password_reset,
     "unverify-email": _unverify,
+    "prohibit-email-domain": _prohibit_domain,
 }
 
 
@@ -62,6 +79,10 @@ async def _verify_steps(plan: Plan, ctx: PlaybookContext) -> Verification:
     checks: list[Check] = []
     for step in plan.steps:
         d = step.data
+        if step.action == "prohibit-email-domain":
+            use = await ctx.admin.email_domain(d["domain"], d["account"])
+            checks.append(Check(step.summary, use.prohibited))
+            continue
         account = (await ctx.admin.email_owner(d["email"]) if step.action == "unverify-email"
                    else await ctx.admin.account(d["account"]))
         if account is None:
@@ -89,17 +110,56 @@ def _refused(name: str, target: Target, reason: str, *why: str) -> Plan:
     return Plan(name, target, reason, (), {}, (), why)
 
 
+def _domains(account: IndexAccount) -> list[str]:
+    """The domains of the account's verified addresses (Warehouse's ``Email.domain``)."""
+    return list(dict.fromkeys(e.email.split("@")[-1].lower() for e in account.emails
+                              if e.verified))
+
+
+async def _domain_steps(account: IndexAccount, shared: bool, ctx: PlaybookContext,
+                        notes: list[str]) -> list[Step]:
+    domains = _domains(account)
+    if not domains:
+        return []
+    if (why := ctx.admin.unsupported("prohibit-email-domain")) is not None:
+        notes.append(f"email domains not prohibited: {why}")
+        return []
+    steps = []
+    for domain in domains:
+        use = await ctx.admin.email_domain(domain, account.username)
+        if use.prohibited:
+            notes.append(f"email domain {domain} is already prohibited")
+            continue
+        others = ", ".join(use.shared_with[:_SHOWN]) + (
+            f" and {len(use.shared_with) - _SHOWN} more" if len(use.shared_with) > _SHOWN else "")
+        if use.shared_with and not shared:
+            notes.append(f"email domain {domain} NOT prohibited: {len(use.shared_with)} other "
+                         f"active account(s) verify with it ({others}), so it looks like a "
+                         "shared mail provider; --prohibit-shared-domains prohibits it anyway")
+            continue
+        steps.append(Step(
+            key=f"prohibit-domain:{domain}", action="prohibit-email-domain",
+            summary=f"prohibit email domain {domain} for new accounts (comment "
+                    f"\"{FROZEN_COMMENT}\")" + (f", although {len(use.shared_with)} other "
+                                                f"active account(s) use it ({others})"
+                                                if use.shared_with else ""),
+            data={"domain": domain, "account": account.username, "comment": FROZEN_COMMENT}))
+    return steps
+
+
 class FreezePlaybook:
     name = "freeze"
     destructive = True
-    description = ("Freeze an account (optionally unverify its emails and block password "
-                   "resets).")
+    description = ("Freeze an account and prohibit the domains of its verified addresses "
+                   "(optionally unverify them and block password resets).")
 
     async def plan(self, target: Target, reason: str, options: Mapping[str, Any],
                    ctx: PlaybookContext) -> Plan:
         unverify, block = bool(options.get("unverify_emails")), bool(
             options.get("block_password_reset"))
-        opts = {"unverify_emails": unverify, "block_password_reset": block}
+        shared = bool(options.get("prohibit_shared_domains"))
+        opts = {"unverify_emails": unverify, "block_password_reset": block,
+                "prohibit_shared_domains": shared}
         if not target.account:
             return _refused(self.name, target, reason, "freeze needs an account")
         wanted = ["freeze"] + ["unverify-email"] * unverify + ["prohibit-password-reset"] * block
@@ -123,10 +183,12 @@ class FreezePlaybook:
                       "indexes": list(account.upload_indexes)}))
         else:
             notes.append("the account is already frozen")
+        steps += await _domain_steps(account, shared, ctx, notes)
         for email in account.emails if unverify else ():
             if email.verified:
                 steps.append(Step(key=f"unverify:{email.email.lower()}", action="unverify-email",
-                                  summary=f"unverify {email.email}", data={"email": email.email}))
+                                  summary=f"unverify {email.email}",
+                                  data={"email": email.email, "reason": reason}))
         if block and not account.password_reset_prohibited:
             steps.append(Step(key=f"prohibit-reset:{account.username}",
                               action="prohibit-password-reset",
@@ -172,8 +234,13 @@ class UnfreezePlaybook:
                               action="allow-password-reset",
                               summary=f"allow password resets for {account.username} again",
                               data={"account": account.username, "prohibited": False}))
-        notes = () if steps else ("the account is not frozen",)
-        return Plan(self.name, target, reason, tuple(steps), {}, notes)
+        notes = [] if steps else ["the account is not frozen"]
+        domains = [s.data["domain"] for s in (last.steps if last else ())
+                   if s.action == "prohibit-email-domain"]
+        if domains:
+            notes.append(f"email domain(s) prohibited by the freeze stay prohibited: "
+                         f"{', '.join(domains)}")
+        return Plan(self.name, target, reason, tuple(steps), {}, tuple(notes))
 
     async def apply_step(self, step: Step, ctx: PlaybookContext) -> StepOutcome:
         return await _apply(step, ctx)
@@ -202,7 +269,7 @@ class UnverifyEmailPlaybook:
             return Plan(self.name, target, reason, (), {}, ("the address is already unverified",))
         step = Step(key=f"unverify:{email.email.lower()}", action="unverify-email",
                     summary=f"unverify {email.email} of {account.username}",
-                    data={"email": email.email})
+                    data={"email": email.email, "reason": reason})
         return Plan(self.name, target, reason, (step,))
 
     async def apply_step(self, step: Step, ctx: PlaybookContext) -> StepOutcome:

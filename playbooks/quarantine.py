@@ -1,7 +1,11 @@
-"""quarantine / release-quarantine a project (Warehouse's lifecycle_status).
+"""quarantine / unquarantine a project, or one release of it (Warehouse's lifecycle_status).
 
-On Warehouse, entering quarantine hides the project from installers and also freezes
-every account with a role on it; clearing it does not unfreeze them (use unfreeze).
+Project (``warden quarantine PROJECT``): Warehouse's ``quarantine_project`` hides the
+project from installers and freezes every account with a role on it; clearing it does
+not unfreeze them (use unfreeze). Release (``--version V``): ``quarantine_release`` hides
+that release only; the other releases stay installable and nobody is frozen (remove-malware
+is the verdict that freezes). "unquarantine" was called "release-quarantine" before;
+the old name still resolves (playbooks.registry.ALIASES).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from playbooks.base import (
     Target,
     Verification,
 )
+from playbooks.index_admin.base import IndexProject
 
-__all__ = ["QuarantinePlaybook", "ReleaseQuarantinePlaybook"]
+__all__ = ["QuarantinePlaybook", "UnquarantinePlaybook"]
 
 
 class _QuarantineBase:
@@ -35,29 +40,70 @@ class _QuarantineBase:
 
         if not target.project:
             return refused(f"{self.name} needs a project")
-        if (why := ctx.admin.unsupported("quarantine")) is not None:
+        action = "quarantine-release" if target.version else "quarantine"
+        if (why := ctx.admin.unsupported(action)) is not None:
             return refused(why)
         project = await ctx.admin.project(target.project)
         if project is None:
             return refused(f"project {target.project} does not exist on the index")
+        if target.version:
+            if target.version not in project.releases:
+                return refused(f"{project.name} {target.version} does not exist on the index")
+            return self._release_plan(project, target.version, target, reason)
+        return await self._project_plan(project, target, reason, ctx)
+
+    def _release_plan(self, project: IndexProject, version: str, target: Target,
+                      reason: str) -> Plan:
+        if project.releases[version].quarantined == self.quarantined:
+            state = "in quarantine" if self.quarantined else "not in quarantine"
+            return Plan(self.name, target, reason, (), {},
+                        (f"release {version} is already {state}",))
+        verb = "quarantine release" if self.quarantined else "clear the quarantine of release"
+        step = Step(key=f"{self.name}:{project.name}@{version}", action=f"{self.name}-release",
+                    summary=f"{verb} {project.name} {version}",
+                    data={"project": project.name, "version": version})
+        notes: tuple[str, ...] = ("the other releases stay installable and nobody is frozen "
+                                  "(remove-malware freezes the owners)",) \
+            if self.quarantined else ()
+        if project.quarantined:
+            notes += ("the whole project is in quarantine too",)
+        return Plan(self.name, target, reason, (step,), {}, notes)
+
+    async def _project_plan(self, project: IndexProject, target: Target, reason: str,
+                            ctx: PlaybookContext) -> Plan:
         if project.quarantined == self.quarantined:
             state = "in quarantine" if self.quarantined else "not in quarantine"
             return Plan(self.name, target, reason, (), {}, (f"the project is already {state}",))
-        verb = "quarantine" if self.quarantined else "release from quarantine"
-        notes = ((f"also freezes the accounts with a role on it: {', '.join(project.users)}",)
-                 if self.quarantined and project.users else ())
+        verb = "quarantine" if self.quarantined else "clear the quarantine of"
+        notes: tuple[str, ...] = ()
+        if self.quarantined and project.users:
+            notes = (f"also freezes the accounts with a role on it: {', '.join(project.users)}",)
+        elif not self.quarantined:
+            frozen = [u for u in project.users
+                      if (account := await ctx.admin.account(u)) is not None and account.frozen]
+            if frozen:
+                notes = (f"accounts with a role on it stay frozen: {', '.join(frozen)} "
+                         "(unfreeze them separately)",)
         step = Step(key=f"{self.name}:{project.name}", action=f"{self.name}-project",
                     summary=f"{verb} {project.name}", data={"project": project.name})
         return Plan(self.name, target, reason, (step,), {}, notes)
 
     async def apply_step(self, step: Step, ctx: PlaybookContext) -> StepOutcome:
-        return StepOutcome(await ctx.admin.set_quarantined(step.data["project"],
-                                                           self.quarantined, ctx.actor))
+        d = step.data
+        if "version" in d:
+            return StepOutcome(await ctx.admin.set_release_quarantined(
+                d["project"], d["version"], self.quarantined, ctx.actor))
+        return StepOutcome(await ctx.admin.set_quarantined(d["project"], self.quarantined,
+                                                           ctx.actor))
 
     async def verify(self, plan: Plan, ctx: PlaybookContext) -> Verification:
-        name = plan.target.project or ""
+        name, version = plan.target.project or "", plan.target.version
         project = await ctx.admin.project(name)
         state = "in quarantine" if self.quarantined else "out of quarantine"
+        if version:
+            release = project.releases.get(version) if project else None
+            return Verification((Check(f"{name} {version} is {state}", release is not None
+                                       and release.quarantined == self.quarantined),))
         checks = [Check(f"{name} is {state}",
                         project is not None and project.quarantined == self.quarantined)]
         if self.quarantined and project is not None and plan.steps:
@@ -71,12 +117,13 @@ class _QuarantineBase:
 class QuarantinePlaybook(_QuarantineBase):
     name = "quarantine"
     destructive = True
-    description = "Put a project in quarantine: hidden from installers, its owners frozen."
+    description = ("Put a project in quarantine (hidden from installers, its owners frozen), "
+                   "or one release of it (--version).")
     quarantined = True
 
 
-class ReleaseQuarantinePlaybook(_QuarantineBase):
-    name = "release-quarantine"
+class UnquarantinePlaybook(_QuarantineBase):
+    name = "unquarantine"
     destructive = False  # undoes an earlier, approved quarantine
-    description = "Take a project out of quarantine."
+    description = "Take a project, or one release of it (--version), out of quarantine."
     quarantined = False

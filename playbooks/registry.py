@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from playbooks.base import Playbook
 from playbooks.freeze import FreezePlaybook, UnfreezePlaybook, UnverifyEmailPlaybook
-from playbooks.quarantine import QuarantinePlaybook, ReleaseQuarantinePlaybook
+from playbooks.quarantine import QuarantinePlaybook, UnquarantinePlaybook
+from playbooks.remove_malware import RemoveMalwarePlaybook
 from playbooks.restore import RestorePlaybook
 from playbooks.yank import UnyankPlaybook, YankPlaybook
 
-__all__ = ["build_playbooks"]
+__all__ = ["ALIASES", "build_playbooks", "resolve"]
+
+# Old names still found in stored runs and incidents, and what they are called now.
+ALIASES = {"release-quarantine": "unquarantine"}
+
+
+def resolve(name: str) -> str:
+    """The current name of a playbook (an old name maps to its successor)."""
+    return ALIASES.get(name, name)
 
 
 def build_playbooks() -> dict[str, Playbook]:
@@ -16,6 +25,6 @@ def build_playbooks() -> dict[str, Playbook]:
     every: tuple[Playbook, ...] = (
         RestorePlaybook(), YankPlaybook(), UnyankPlaybook(), FreezePlaybook(),
         UnfreezePlaybook(), UnverifyEmailPlaybook(), QuarantinePlaybook(),
-        ReleaseQuarantinePlaybook(),
+        UnquarantinePlaybook(), RemoveMalwarePlaybook(),
     )
     return {p.name: p for p in every}

@@ -11,7 +11,9 @@ within the same process; a resumed run reads them from storage again).
 Scope: a project restore brings back what the project's removal took away (files
 removed earlier, on purpose, stay removed and are counted in a note); a release
 restore brings back every ledger file of that release that the index lacks (except
-files removed before the release was); a file restore, that file.
+files removed before the release was); a file restore, that file. When the project is
+re-created and its name is prohibited (remove-malware prohibits it), the plan first
+allows the name again; accounts the removal froze stay frozen (unfreeze them).
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class RestorePlaybook:
     def __init__(self) -> None:
         self._blobs = _BlobCache(BLOB_CACHE_BYTES)
         self._apply: dict[str, _Apply] = {
+            "allow-project-name": self._allow_name,
             "create-project": self._create_project,
             "create-release": self._create_release,
             "add-file": self._add_file,
@@ -226,9 +229,19 @@ class RestorePlaybook:
                           ) -> list[Step]:
         head: list[Step] = []
         if index is None and file_steps:
+            prohibited = await ctx.admin.project_name_prohibited(project.name)
+            if prohibited is not None:
+                head.append(Step(
+                    key=f"allow-name:{project.normalized_name}", action="allow-project-name",
+                    summary=f"allow the name {project.name} again (it is {prohibited})",
+                    data={"name": project.name}))
             for role, user in roles:
-                if await ctx.admin.account(user) is None:
+                account = await ctx.admin.account(user)
+                if account is None:
                     notes.append(f"role {role} of {user} not restored: no such account")
+                elif account.frozen:
+                    notes.append(f"account {user} stays frozen (unfreeze it if the removal "
+                                 "was a mistake)")
             head.append(Step(
                 key=f"project:{project.normalized_name}", action="create-project",
                 summary=f"create project {project.name}"
@@ -257,6 +270,9 @@ class RestorePlaybook:
 
     async def apply_step(self, step: Step, ctx: PlaybookContext) -> StepOutcome:
         return await self._apply[step.action](step, ctx)
+
+    async def _allow_name(self, step: Step, ctx: PlaybookContext) -> StepOutcome:
+        return StepOutcome(await ctx.admin.allow_project_name(step.data["name"], ctx.actor))
 
     async def _create_project(self, step: Step, ctx: PlaybookContext) -> StepOutcome:
         d = step.data
@@ -295,6 +311,9 @@ class RestorePlaybook:
         name = plan.target.project or ""
         index = await ctx.admin.project(name)
         checks = [Check(f"project {name} exists", index is not None or not plan.steps)]
+        checks += [Check(f"the name {s.data['name']} is allowed",
+                         await ctx.admin.project_name_prohibited(s.data["name"]) is None)
+                   for s in plan.steps if s.action == "allow-project-name"]
         checks += [Check(f"release {s.data['version']} exists",
                          index is not None and s.data["version"] in index.releases)
                    for s in plan.steps if s.action == "create-release"]

@@ -39,6 +39,9 @@ class _YankBase:
         release = project.releases.get(target.version) if project else None
         if project is None or release is None:
             return refused(f"{target.project} {target.version} does not exist on the index")
+        if release.quarantined:  # as Warehouse's yank / unyank views refuse it
+            return refused(f"{project.name} {target.version} is in quarantine; clear that "
+                           "first (unquarantine --version)")
         wanted_reason = reason if self.yanked else ""
         if release.yanked == self.yanked and release.yanked_reason == wanted_reason:
             state = "yanked" if self.yanked else "not yanked"

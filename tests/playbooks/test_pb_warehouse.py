@@ -1,27 +1,20 @@
-"""yank, freeze, unverify-email, quarantine (and restore) through the warehouse backend:
-on the index double's SQLite and on a Warehouse-shaped PostgreSQL database."""
+"""yank, freeze, unverify-email, quarantine and restore through the warehouse backend on
+the index double's SQLite (Warehouse's real schema in PostgreSQL: test_wh_playbooks.py),
+including the double's copies of Warehouse's triggers (total_size, last_serial)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from pb_dists import release_files
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from _indexdouble_fixtures import IndexDouble
 from bot.actions import Actions, PlanRefused
 from bot.store.db import create_engine, session_factory
-from bot.store.models import File, Project, Release
 from bot.store.playbook_models import RunStatus
 from playbooks.base import Target
 from playbooks.index_admin import warehouse_schema as ws
@@ -102,6 +95,9 @@ async def test_freeze_unverify_block_reset_then_unfreeze(live: Actions,
     text = await go(live, "freeze", Target(account="mallory"), unverify_emails=True,
                     block_password_reset=True)
     assert "unverify mallory@expired.example" in text and "unverify m2@expired.example" in text
+    assert "prohibit email domain expired.example" in text
+    assert rows(index_double, ws.prohibited_email_domains, "domain", "comment") == [
+        ("expired.example", "frozen")]
     user = rows(index_double, ws.users, "username", "is_frozen", "prohibit_password_reset")
     assert ("mallory", True, True) in user and ("alice", False, False) in user
     emails = dict((e, (v, r)) for e, v, r in rows(index_double, ws.user_emails, "email",
@@ -128,7 +124,7 @@ async def test_unverify_one_address(live: Actions, index_double: IndexDouble) ->
                            reason="r")
 
 
-async def test_quarantine_and_release(live: Actions, index_double: IndexDouble) -> None:
+async def test_quarantine_and_unquarantine(live: Actions, index_double: IndexDouble) -> None:
     serial = index_double.store.last_serial()
     text = await go(live, "quarantine", Target(project="demo"))
     assert "also freezes the accounts with a role on it: mallory" in text
@@ -138,104 +134,24 @@ async def test_quarantine_and_release(live: Actions, index_double: IndexDouble) 
     assert rows(index_double, ws.projects, "lifecycle_status", "lifecycle_status_note") == [
         (ws.LifecycleStatus.QuarantineEnter, "Quarantined by alice.")]
     assert ("mallory", True) in rows(index_double, ws.users, "username", "is_frozen")
-    await go(live, "release-quarantine", Target(project="demo"))
+    await go(live, "unquarantine", Target(project="demo"))
     assert [a for _, _, a, _ in journal_since(index_double, serial)] == [
         "project quarantined", "project quarantine cleared"]
     tags = [t for (t,) in rows(index_double, ws.project_events, "tag")]
     assert tags[-2:] == ["project:quarantine:enter", "project:quarantine:exit"]
 
 
-# -- PostgreSQL ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def warehouse_pg() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database with the Warehouse-shaped schema and two users."""
-    server = os.environ.get("WARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-    try:
-        admin = await asyncpg.connect(f"{server}/postgres", timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL at {server}: {exc}")
-    name = f"warehouse_{uuid.uuid4().hex[:10]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as c:
-            await c.execute(sa.text("CREATE EXTENSION IF NOT EXISTS citext"))
-            await c.run_sync(ws.metadata.create_all)
-            for username in ("mallory", "admin"):
-                await c.execute(sa.insert(ws.users).values(username=username, name="",
-                                                           password="!", is_active=True))
-        await engine.dispose()
-        yield url
-    finally:
-        await engine.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-async def seed_ledger(sessions: Any, files_dir: Path) -> dict[str, bytes]:
-    """The ledger of a project removed from the index; its blobs still in storage."""
-    removed = datetime(2022, 7, 8, tzinfo=UTC)
-    project = Project(name="Left_Pad", normalized_name="left-pad", removed_at=removed,
-                      critical=True, releases=[])
-    content: dict[str, bytes] = {}
-    for version in ("0.9", "1.0"):
-        release = Release(version=version, removed_at=removed, requires_dist=[], files=[])
-        for filename, data in release_files("left-pad", version):
-            b2 = hashlib.blake2b(data, digest_size=32).hexdigest()
-            path = f"packages/{b2[:2]}/{b2[2:4]}/{b2[4:]}/{filename}"
-            (files_dir / path).parent.mkdir(parents=True, exist_ok=True)
-            (files_dir / path).write_bytes(data)
-            release.files.append(File(
-                filename=filename, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                blake2b_256=b2, path=path, removed_at=removed,
-                packagetype="bdist_wheel" if filename.endswith(".whl") else "sdist",
-                python_version="py3" if filename.endswith(".whl") else "source",
-                upload_time=datetime(2022, 1, 1, tzinfo=UTC)))
-            content[filename] = data
-        project.releases.append(release)
-    async with sessions.begin() as s:
-        s.add(project)
-    return content
-
-
-async def test_warehouse_backend_on_postgresql(warehouse_pg: str, sqlite_url: str,
-                                               tmp_path: Path) -> None:
-    engine = create_engine(sqlite_url)
-    sessions = session_factory(engine)
-    content = await seed_ledger(sessions, tmp_path)
-    files = FilesystemStorage(tmp_path)
-    actions = Actions(sessions, Backends(WarehouseAdmin.open(warehouse_pg, files), files),
-                      ONE_ADMIN, ["alice"])
-    try:
-        await go(actions, "restore", Target(project="left-pad"))
-        await go(actions, "yank", Target(project="left-pad", version="0.9"), reason="broken")
-        await go(actions, "quarantine", Target(project="left-pad"))
-        await go(actions, "freeze", Target(account="mallory"), block_password_reset=True)
-        pg = create_async_engine(warehouse_pg)
-        async with pg.connect() as c:
-            restored = {r.filename: (r.sha256_digest, r.blake2_256_digest, r.path) for r in
-                        await c.execute(sa.select(ws.release_files))}
-            journal = [(r.version, r.action, r.submitted_by) for r in await c.execute(
-                sa.select(ws.journals).order_by(ws.journals.c.id))]
-            status = (await c.execute(sa.select(ws.projects.c.lifecycle_status))).scalar()
-            frozen = (await c.execute(sa.select(ws.users.c.is_frozen, ws.users.c.username)
-                                      .order_by(ws.users.c.username))).all()
-        await pg.dispose()
-        assert {n: (s, b) for n, (s, b, _) in restored.items()} == {
-            n: (hashlib.sha256(d).hexdigest(), hashlib.blake2b(d, digest_size=32).hexdigest())
-            for n, d in content.items()}
-        assert all(p.endswith("/" + n) and not p.startswith("packages/")
-                   for n, (_, _, p) in restored.items())
-        # "alice" has no Warehouse account: journals go in as Warehouse's admin user.
-        assert journal[0] == (None, "create", "admin")
-        assert [a for _, a, _ in journal].count("new release") == 2
-        assert ("0.9", "yank release", "admin") in journal
-        assert journal[-1] == (None, "project quarantined", "admin")
-        assert status is ws.LifecycleStatus.QuarantineEnter
-        assert frozen == [(False, "admin"), (True, "mallory")]
-    finally:
-        await actions.backends.close()
-        await engine.dispose()
+async def test_triggers_of_the_double_keep_total_size_and_last_serial(
+        live: Actions, index_double: IndexDouble) -> None:
+    """The double's SQLite copies of Warehouse's triggers: a restore (which never writes
+    total_size or last_serial itself) leaves both right."""
+    store = index_double.store
+    size = sum(len(data) for _, data in release_files("demo", "1.0"))
+    assert rows(index_double, ws.projects, "total_size") == [(size,)]
+    store.remove_file("demo", "1.0", "demo-1.0.tar.gz", actor="mallory")
+    sdist = dict(release_files("demo", "1.0"))["demo-1.0.tar.gz"]
+    assert rows(index_double, ws.projects, "total_size") == [(size - len(sdist),)]
+    await go(live, "remove-malware", Target(project="demo", version="1.0"), reason="malware")
+    assert rows(index_double, ws.projects, "total_size", "last_serial") == [
+        (0, store.last_serial())]
+    assert rows(index_double, ws.release_descriptions, "id") == []  # orphan trigger
