@@ -1,8 +1,9 @@
 """The response commands: restore, yank, unyank, freeze, unfreeze, unverify, quarantine,
-release-quarantine. Each plans, shows the plan and asks (unless --yes), requests the
-run (planning again, so the stored plan is current; a plan that changed after it was
-shown is cancelled) and, if no second admin must approve it, applies and verifies it
-with a progress bar. --dry-run prints the plan and changes nothing.
+unquarantine (``release-quarantine``, its old name, is a hidden alias), remove-malware.
+Each plans, shows the plan and asks (unless --yes), requests the run (planning again, so
+the stored plan is current; a plan that changed after it was shown is cancelled) and, if
+no second admin must approve it, applies and verifies it with a progress bar. --dry-run
+prints the plan and changes nothing.
 """
 
 from __future__ import annotations
@@ -136,13 +137,17 @@ def freeze(
         "--unverify-emails", help="Also unverify every verified address.")] = False,
     block_password_reset: Annotated[bool, typer.Option(
         "--block-password-reset", help="Also prohibit password resets.")] = False,
+    prohibit_shared_domains: Annotated[bool, typer.Option(
+        "--prohibit-shared-domains", help="Also prohibit email domains other active accounts "
+        "verify with (skipped otherwise, as shared mail providers).")] = False,
     incident: IncidentOption = None, dry_run: DryRunOption = False, yes: YesOption = False,
     actor: ActorOption = "", config: ConfigOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Freeze an account."""
+    """Freeze an account and prohibit the email domains it verified with."""
     respond("freeze", Target(account=user), reason=reason,
             options={"unverify_emails": unverify_emails,
-                     "block_password_reset": block_password_reset},
+                     "block_password_reset": block_password_reset,
+                     "prohibit_shared_domains": prohibit_shared_domains},
             incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
             as_json=as_json)
 
@@ -170,38 +175,61 @@ def unverify(
             as_json=as_json)
 
 
+ReleaseOption = Annotated[str | None, typer.Option(
+    "--version", help="Only this release (the other releases stay installable).")]
+
+
 def quarantine(
-    project: Annotated[str, typer.Argument()],
+    project: Annotated[str, typer.Argument()], version: ReleaseOption = None,
     reason: ReasonOption = "quarantine", incident: IncidentOption = None,
     dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
     config: ConfigOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Put a project in quarantine."""
-    respond("quarantine", Target(project=project), reason=reason, options={},
+    """Put a project (or one release) in quarantine."""
+    respond("quarantine", Target(project=project, version=version), reason=reason, options={},
             incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
             as_json=as_json)
 
 
-def release_quarantine(
-    project: Annotated[str, typer.Argument()],
+def unquarantine(
+    project: Annotated[str, typer.Argument()], version: ReleaseOption = None,
     reason: ReasonOption = "quarantine cleared", incident: IncidentOption = None,
     dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
     config: ConfigOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Take a project out of quarantine."""
-    respond("release-quarantine", Target(project=project), reason=reason, options={},
-            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
-            as_json=as_json)
+    """Take a project (or one release) out of quarantine."""
+    respond("unquarantine", Target(project=project, version=version), reason=reason,
+            options={}, incident=incident, dry_run=dry_run, yes=yes, actor=actor,
+            config=config, as_json=as_json)
+
+
+def remove_malware(
+    project: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (audit log; Warehouse "
+                                        "keeps it with a removed release).")],
+    version: Annotated[str | None, typer.Option(
+        "--version", help="Only remove this release (owners are not frozen).")] = None,
+    incident: IncidentOption = None, dry_run: DryRunOption = False, yes: YesOption = False,
+    actor: ActorOption = "", config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Remove a project as malware: freeze its owners, prohibit the name, remove it."""
+    respond("remove-malware", Target(project=project, version=version), reason=reason,
+            options={}, incident=incident, dry_run=dry_run, yes=yes, actor=actor,
+            config=config, as_json=as_json)
 
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "restore": restore, "yank": yank, "unyank": unyank, "freeze": freeze,
     "unfreeze": unfreeze, "unverify": unverify, "quarantine": quarantine,
-    "release-quarantine": release_quarantine,
+    "unquarantine": unquarantine, "remove-malware": remove_malware,
 }
+# Old command names kept working (not listed in --help) for one release.
+HIDDEN_ALIASES = {"release-quarantine": "unquarantine"}
 
 
 def register(app: typer.Typer) -> None:
     """Add the response commands to the top-level ``warden`` app."""
     for name, command in COMMANDS.items():
         app.command(name)(command)
+    for old, new in HIDDEN_ALIASES.items():
+        app.command(old, hidden=True)(COMMANDS[new])

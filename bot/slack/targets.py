@@ -69,9 +69,9 @@ def candidates(playbook: str, subject: str, evidence: list[Any]) -> list[Target]
     kind, _, rest = subject.partition(":")
     project, _, version = rest.partition("@") if kind == "project" else ("", "", "")
     found: list[Target] = []
-    if playbook in ("restore", "quarantine", "release-quarantine") and project:
-        found.append(Target(project=project, version=version or None)
-                     if playbook == "restore" else Target(project=project))
+    if playbook in ("restore", "quarantine", "unquarantine", "remove-malware") and project:
+        # A subject naming a release (project:x@1.0) is about that release only.
+        found.append(Target(project=project, version=version or None))
     elif playbook in ("yank", "unyank") and project:
         found += [Target(project=project, version=v)
                   for v in ([version] if version else _versions(evidence))]

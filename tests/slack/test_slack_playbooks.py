@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from pb_dists import release_files
 from pb_world import PROJECT, World, build_world, close_actions, incident_id, open_actions
 from slack_api_server import Message
 from slack_harness import ADMINS, ALICE, BOB, Harness, check_block_kit, running
@@ -16,6 +17,7 @@ from _indexdouble_fixtures import IndexDouble
 from bot.incidents import Status
 from bot.store.playbook_models import RunStatus
 from bot.types import Evidence, Finding, Severity
+from playbooks.index_admin.base import IndexAdmin
 from playbooks.settings import PlaybooksSection
 
 pytestmark = pytest.mark.service
@@ -162,7 +164,8 @@ async def test_choose_target_and_options_then_run_without_approval(
         await slack.settle()
         run = await slack.deps.actions.show(1) if slack.deps.actions else None
         assert run is not None and run.status == RunStatus.DONE and run.verified
-        assert run.plan.options == {"unverify_emails": True, "block_password_reset": False}
+        assert run.plan.options == {"unverify_emails": True, "block_password_reset": False,
+                                    "prohibit_shared_domains": False}
         assert run.requested_by == ALICE and run.approvals == ()
         assert "is done and verified" in slack.api.state.ephemeral[-1]["text"]
 
@@ -171,3 +174,52 @@ async def test_choose_target_and_options_then_run_without_approval(
         refused = slack.latest_view()
         assert "atomic-writes-demo 1.0 does not exist on the index" in _text(refused)
         assert "submit" not in refused
+
+
+async def test_release_quarantine_and_shared_domains_from_slack(
+        world: World, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = world.double.store
+    store.create_project("live-pkg", "mallory")
+    for version in ("1.0", "2.0"):
+        store.add_release("live-pkg", version, release_files("live-pkg", version),
+                          uploader="mallory")
+    waived = PlaybooksSection(approval_waived=["quarantine"])
+    async with slack_on(world, sqlite_url, monkeypatch, config=waived) as slack:
+        await slack.command("quarantine live-pkg 2.0")
+        await slack.idle()
+        view = slack.latest_view()
+        assert "quarantine release live-pkg 2.0" in _text(view)
+        assert "the other releases stay installable" in _text(view)
+        await slack.submit(view, "report 123")
+        await slack.settle()
+        project = await world_admin(slack).project("live-pkg")
+        assert project is not None and project.releases["2.0"].quarantined
+        assert not project.quarantined and not project.releases["1.0"].quarantined
+
+        await slack.command("unquarantine live-pkg 2.0")
+        await slack.idle()
+        view = slack.latest_view()
+        assert "clear the quarantine of release live-pkg 2.0" in _text(view)
+        await slack.submit(view, "false positive")
+        await slack.settle()
+        project = await world_admin(slack).project("live-pkg")
+        assert project is not None and not project.releases["2.0"].quarantined
+
+        # mallory@example.org shares example.org with alice: the freeze plan says it skips
+        # the domain, and the modal offers the option that prohibits it anyway.
+        await slack.command("freeze mallory")
+        await slack.idle()
+        view = slack.latest_view()
+        assert "email domain example.org NOT prohibited" in _text(view)
+        options = [o["value"] for b in view["blocks"] if b.get("block_id") == "options"
+                   for o in b["elements"][0]["options"]]
+        assert "prohibit_shared_domains" in options
+        await slack.modal_action(view, {"action_id": "plan_options", "type": "checkboxes",
+                                        "selected_options": [{"value": "prohibit_shared_domains"}]})
+        await slack.idle()
+        assert "prohibit email domain example.org" in _text(slack.latest_view())
+
+
+def world_admin(slack: Harness) -> IndexAdmin:
+    assert slack.deps.actions is not None
+    return slack.deps.actions.backends.admin

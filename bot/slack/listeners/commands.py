@@ -1,4 +1,5 @@
-"""`/warden`: incidents, show, ack, restore, yank, freeze, unverify, domain, typo, critical.
+"""`/warden`: incidents, show, ack, restore, yank, freeze, unverify, quarantine,
+unquarantine, remove-malware, domain, typo, critical.
 
 The arguments are checked before ack(), so a bad command gets its usage line straight
 back (ephemeral); everything else is answered after the ack, privately.
@@ -102,6 +103,9 @@ SUBS: dict[str, Sub] = {
     "yank": Sub("/warden yank PROJECT VERSION", 2, 2, _respond(
         "yank", lambda a: Target(project=a[0], version=a[1]))),
     "freeze": Sub("/warden freeze USER", 1, 1, _respond("freeze", lambda a: Target(account=a[0]))),
+    **{name: Sub(f"/warden {name} PROJECT [VERSION]", 1, 2, _respond(
+        name, lambda a: Target(project=a[0], version=a[1] if len(a) > 1 else None)))
+       for name in ("quarantine", "unquarantine", "remove-malware")},
     "unverify": Sub("/warden unverify EMAIL", 1, 1, _respond(
         "unverify-email", lambda a: Target(email=a[0])),
         lambda a: None if "@" in a[0].strip("@") else f"`{a[0][:60]}` is not an email address"),

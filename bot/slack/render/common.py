@@ -29,7 +29,8 @@ SEVERITY_ICON = {"critical": ":red_circle:", "high": ":large_orange_circle:",
 PLAYBOOK_LABELS = {
     "restore": "Restore", "yank": "Yank", "unyank": "Unyank", "freeze": "Freeze account",
     "unfreeze": "Unfreeze account", "unverify-email": "Unverify email",
-    "quarantine": "Quarantine", "release-quarantine": "Release quarantine",
+    "quarantine": "Quarantine", "unquarantine": "Unquarantine",
+    "remove-malware": "Remove as malware",
 }
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 

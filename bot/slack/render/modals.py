@@ -33,7 +33,9 @@ __all__ = ["OPTIONS", "PlanState", "fp_modal", "loading_modal", "notice_modal", 
 # Checkbox options a playbook understands (`options` of Actions.plan/request).
 OPTIONS: dict[str, list[tuple[str, str]]] = {
     "freeze": [("unverify_emails", "Also unverify every verified address"),
-               ("block_password_reset", "Also prohibit password resets")],
+               ("block_password_reset", "Also prohibit password resets"),
+               ("prohibit_shared_domains",
+                "Also prohibit email domains other active accounts use")],
     "restore": [("skip_missing", "Restore the rest when some blobs are missing or differ")],
 }
 MAX_TARGETS = 50
