@@ -78,11 +78,14 @@ _FIXED: dict[str, EventKind] = {
 }
 
 # Role names are single words in Warehouse ("Owner", "Maintainer"); user names are
-# PyPI usernames ([A-Za-z0-9._-]), matched loosely as one non-space token.
+# PyPI usernames ([A-Za-z0-9._-]), matched loosely as one non-space token. Team roles
+# ("add Owner <team>", "remove ...", "change ... to ...") name a team, which may hold
+# spaces; the journal does not say user or team, so both are role events naming it.
 _ADD_FILE = re.compile(r"add (\S+) file (.+)", re.DOTALL)
 _REMOVE_FILE = re.compile(r"remove file (.+)", re.DOTALL)
 _ROLE = re.compile(r"(add|remove|invite|revoke_invite|accepted) (\w+) (\S+)")
-_CHANGE = re.compile(r"change (\w+) (\S+) to (\w+)")
+_TEAM_ROLE = re.compile(r"(add|remove) (\w+) (\S(?:.*\S)?)", re.DOTALL)
+_CHANGE = re.compile(r"change (\w+) (\S(?:.*\S)?) to (\w+)", re.DOTALL)
 _ROLE_KINDS = {
     "add": EventKind.ROLE_ADD,
     "remove": EventKind.ROLE_REMOVE,
@@ -115,7 +118,7 @@ def parse_action(
             return IndexEvent(
                 serial, at, EventKind.REMOVE_FILE, project, version, action, filename=m.group(1)
             )
-    m = _ROLE.fullmatch(action)
+    m = _ROLE.fullmatch(action) or _TEAM_ROLE.fullmatch(action)
     if m:
         return IndexEvent(
             serial, at, _ROLE_KINDS[m.group(1)], project, version, action,
