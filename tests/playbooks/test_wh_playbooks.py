@@ -51,7 +51,9 @@ class Wh:
 
 
 async def _world(url: str, store_url: str, files: Path, config: PlaybooksSection,
+                 admin_url: str | None = None,
                  ) -> tuple[Seeder, Actions, async_sessionmaker[AsyncSession], dict[str, Any]]:
+    """Seeded as the database's owner; the backend connects as ``admin_url`` if given."""
     seed = Seeder(await asyncpg.connect(dsn(url)), files)
     ids = {
         "admin": await seed.user("admin", ("admin@pypi.example", True)),
@@ -69,7 +71,7 @@ async def _world(url: str, store_url: str, files: Path, config: PlaybooksSection
     ids["report"] = await seed.malware_report("evil-pkg", "reporter", REPORT_URL)
     sessions = session_factory(create_engine(store_url))
     storage = FilesystemStorage(files)
-    admin = await WarehouseAdmin.connect(url, storage)
+    admin = await WarehouseAdmin.connect(admin_url or url, storage)
     return seed, Actions(sessions, Backends(admin, storage), config, ["alice", "bob"]), \
         sessions, ids
 
