@@ -5,11 +5,22 @@ registrar entity with IANA id and jCard, `last update of RDAP database` event; P
 for .org: lower-case names). States: `active`, `grace` (auto renew period),
 `redemption` (redemption period + pending delete, as EPP shows it), `pending-delete`,
 `hold` (client hold), `unregistered` (404). Dates, registrar, nameservers and extra
-events (transfer, reinstantiation) are per domain. `set_raw` serves any body for a
-malformed-answer test; `limit_rate` answers 429 with Retry-After above a rate; a
-`synthetic` function answers for names not set one by one (benchmarks).
+events (transfer, reinstantiation) are per domain. A `synthetic` function answers for
+names not set one by one (benchmarks).
 
-Every request is logged with its arrival time, so tests can measure the pacing.
+Fault injection, as a hostile or broken registry would answer:
+- `set_raw` serves any status, body and headers; `set_hostile` one of `HOSTILE`, crafted
+  bodies that are registry-shaped but poisoned (nesting 100,000 deep, a 5,001-digit
+  number, invalid UTF-8, wrong types, NUL or an unpaired surrogate in the registrar,
+  dates in year 1 or 9999, 10,000 nameservers, a 100,000-character registrar);
+- `limit_rate` answers 429 above a rate, `throttle_next` the next requests, each with a
+  Retry-After of any text (a number of seconds, an HTTP date, or "²");
+- `set_redirect` answers a redirect to any URL (another host, a loopback admin port,
+  a metadata address), a number of times, then the domain.
+
+Every request is logged with its arrival time, whatever its path, so tests can measure
+the pacing and see that a request never reached a server (a second double serves as
+the internal "admin endpoint" a redirect must not reach).
 """
 
 from __future__ import annotations
@@ -56,6 +67,16 @@ class Raw:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Redirect:
+    """Answer `times` requests with a redirect to `location`, then with `then` (404: None)."""
+
+    location: str
+    status: int = 302
+    times: int = 1
+    then: RdapDomain | Raw | None = None
+
+
 def _z(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -95,6 +116,43 @@ def render(name: str, domain: RdapDomain, base: str, style: str = "verisign") ->
     }
 
 
+def _poisoned(name: str, **changes: object) -> bytes:
+    """A registry's answer for `name` with some members replaced."""
+    answer = render(name, RdapDomain(), "https://rdap.hostile.example/", "pir")
+    answer.update(changes)
+    return json.dumps(answer).encode()
+
+
+def _with_registrar(name: str, registrar: str) -> bytes:
+    return json.dumps(render(name, RdapDomain(registrar=registrar), "https://rdap.hostile.example/",
+                             "pir")).encode()
+
+
+def _expiring_on(name: str, date: str) -> bytes:
+    return _poisoned(name, events=[{"eventAction": "registration",
+                                    "eventDate": "2015-03-01T12:00:00Z"},
+                                   {"eventAction": "expiration", "eventDate": date}])
+
+
+HOSTILE: dict[str, Callable[[str], bytes]] = {
+    "deep-nesting": lambda name: b"[" * 100_000 + b"]" * 100_000,
+    "huge-number": lambda name: _poisoned(name).replace(
+        b'"identifier": "9999"', b'"identifier": ' + b"9" * 5001),
+    "invalid-utf8": lambda name: _with_registrar(name, "Registrar SARL").replace(
+        b"Registrar SARL", b"Registrar \xff\xfe SARL"),
+    "wrong-types": lambda name: _poisoned(name, status="active", events={"expiration": 1},
+                                          nameservers="ns1.example"),
+    "nul-registrar": lambda name: _with_registrar(name, "Evil\x00 Registrar"),
+    "surrogate-registrar": lambda name: _with_registrar(name, "Evil \ud800 Registrar"),
+    "year-one": lambda name: _expiring_on(name, "0001-01-01T00:00:00+05:00"),
+    "year-9999": lambda name: _expiring_on(name, "9999-12-31T23:59:59Z"),
+    "many-nameservers": lambda name: _poisoned(name, nameservers=[
+        {"objectClassName": "nameserver", "ldhName": f"ns{i}.example"} for i in range(10_000)]),
+    "long-registrar": lambda name: _with_registrar(name, "R" * 100_000),
+    "nan": lambda name: _poisoned(name).replace(b'"status": [', b'"status": [NaN, '),
+}
+
+
 class RdapDouble:
     """One registry's RDAP service on a loopback port."""
 
@@ -104,12 +162,12 @@ class RdapDouble:
     ) -> None:
         self.style = style
         self.synthetic = synthetic  # answers for names not set explicitly
-        self.domains: dict[str, RdapDomain | Raw] = {}
+        self.domains: dict[str, RdapDomain | Raw | Redirect] = {}
         self.log: list[tuple[float, str, int]] = []  # (time.monotonic(), path, status)
         self.delay = 0.0
         self.bootstrap_tlds: tuple[str, ...] = ("com", "net", "org")
-        self._rate: tuple[float, float] | None = None  # (requests/s allowed, Retry-After)
-        self._throttle: list[float] = []  # Retry-After of the next requests
+        self._rate: tuple[float, float | str] | None = None  # (requests/s allowed, Retry-After)
+        self._throttle: list[float | str] = []  # Retry-After of the next requests
         self._last = float("-inf")
         self._lock = threading.Lock()
         self._runner: web.AppRunner | None = None
@@ -124,11 +182,22 @@ class RdapDouble:
         with self._lock:
             self.domains[name] = Raw(status, data, headers=headers)
 
-    def limit_rate(self, per_second: float, retry_after: float = 1.0) -> None:
+    def set_hostile(self, name: str, kind: str, status: int = 200) -> None:
+        """Serve the crafted body `HOSTILE[kind]` for `name`."""
+        self.set_raw(name, status, HOSTILE[kind](name))
+
+    def set_redirect(self, name: str, location: str, *, status: int = 302, times: int = 1,
+                     then: RdapDomain | Raw | None = None) -> None:
+        """Redirect the next `times` requests for `name` to `location` (sent as given)."""
+        with self._lock:
+            self.domains[name] = Redirect(location, status, times, then)
+
+    def limit_rate(self, per_second: float, retry_after: float | str = 1.0) -> None:
         """Answer 429 to requests closer together than 1/per_second."""
         self._rate = (per_second, retry_after)
 
-    def throttle_next(self, count: int, retry_after: float) -> None:
+    def throttle_next(self, count: int, retry_after: float | str) -> None:
+        """Answer 429 to the next `count` requests; a str Retry-After is sent as it is."""
         self._throttle.extend([retry_after] * count)
 
     def expire_in(self, name: str, days: float, state: str = "active") -> None:
@@ -160,16 +229,27 @@ class RdapDouble:
             "services": [[list(self.bootstrap_tlds), [self.base_url]]],
         })
 
+    async def _other(self, request: web.Request) -> web.Response:
+        """Any other path (an "admin endpoint"): logged, so a test sees it was reached."""
+        with self._lock:
+            self.log.append((time.monotonic(), request.path, 404))
+        return web.Response(status=404, text="not here")
+
     @staticmethod
-    def _too_many(retry_after: float) -> web.Response:
+    def _too_many(retry_after: float | str) -> web.Response:
+        text = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
         return web.json_response({"errorCode": 429, "title": "Too Many Requests"}, status=429,
-                                 headers={"Retry-After": f"{retry_after:g}"},
-                                 content_type=RDAP_JSON)
+                                 headers={"Retry-After": text}, content_type=RDAP_JSON)
 
     def _domain(self, name: str) -> web.Response:
         entry = self.domains.get(name)
         if entry is None and self.synthetic is not None:
             entry = self.synthetic(name)
+        if isinstance(entry, Redirect):
+            if entry.times > 0:
+                entry.times -= 1
+                return web.Response(status=entry.status, headers={"Location": entry.location})
+            entry = entry.then
         if isinstance(entry, Raw):
             return web.Response(status=entry.status, body=entry.body,
                                 content_type=entry.content_type, headers=entry.headers)
@@ -184,6 +264,7 @@ class RdapDouble:
         app = web.Application()
         app.router.add_get("/domain/{name}", self._handle)
         app.router.add_get("/dns.json", self._bootstrap)
+        app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

@@ -2,8 +2,10 @@
 
 Templates: ICANN gTLD style (also used by .io) and DENIC style for .de, each with its
 registry's "not found" wording, so python-whois's own parsers see what they expect.
-`set_text` serves any text (malformed-answer tests); behaviour `timeout` holds the
-connection open without answering, `empty` closes it at once.
+`set_text` serves any text (malformed-answer tests). Behaviours: `timeout` holds the
+connection open without answering, `empty` closes it at once, `drip` sends the answer
+a byte every 50 ms and then keeps dripping (a server that never finishes), `flood`
+sends 1 MB of comment lines before the answer.
 """
 
 from __future__ import annotations
@@ -109,12 +111,26 @@ class WhoisDouble:
             elif behaviour == "answer":
                 writer.write(self.answer(name).encode())
                 await writer.drain()
+            elif behaviour == "flood":
+                writer.write(b"% filler\r\n" * 100_000 + self.answer(name).encode())
+                await writer.drain()
+            elif behaviour == "drip":
+                await self._drip(writer, self.answer(name).encode())
         except (TimeoutError, ConnectionError):
             pass
         finally:
             writer.close()
             if task is not None:
                 self._handlers.discard(task)
+
+    @staticmethod
+    async def _drip(writer: asyncio.StreamWriter, answer: bytes, seconds: float = 30.0) -> None:
+        stop = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < stop:
+            for byte in answer:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.05)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._server = await asyncio.start_server(self._serve, host, port)
