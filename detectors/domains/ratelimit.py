@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -63,17 +64,42 @@ class Buckets:
         return bucket
 
 
+# RFC 9110 section 10.2.3: Retry-After = HTTP-date / delay-seconds, and delay-seconds is
+# 1*DIGIT of ASCII digits only (str.isdigit() also takes "²" and "٣", which float() refuses).
+# An HTTP-date (section 5.6.7) is IMF-fixdate, or one of the two obsolete forms recipients
+# must still accept; the shape is checked here, the calendar by the email package.
+_DELAY = re.compile(r"[0-9]+", re.ASCII)
+_DAY, _MONTH = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)", r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_CLOCK = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
+_HTTP_DATE = re.compile(
+    rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_CLOCK} GMT"  # IMF-fixdate
+    rf"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), "
+    rf"[0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_CLOCK} GMT"  # rfc850-date
+    rf"|{_DAY} {_MONTH} [ 0-9][0-9] {_CLOCK} [0-9]{{4}}",  # asctime-date
+    re.ASCII,
+)
+LONGEST_DELAY = 10**9  # seconds (~32 years): more digits mean "never", not a bigger int
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
+    """Seconds to wait from a Retry-After header, or None when it is not one (no hint).
+
+    Only RFC 9110 forms count: delay-seconds, or an HTTP-date (a date in the past
+    means 0). Anything else, however close, is no hint, never an exception.
+    """
     if value is None:
         return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
+    text = value.strip(" \t")
+    if _DELAY.fullmatch(text):
+        digits = text.lstrip("0") or "0"
+        # int() of thousands of digits raises (and costs); anything that long is "never"
+        return float(min(int(digits), LONGEST_DELAY) if len(digits) <= 12 else LONGEST_DELAY)
+    if not _HTTP_DATE.fullmatch(text):
+        return None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:  # asctime-date carries no zone: HTTP dates are GMT
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):  # Feb 31, hour 25, ...
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

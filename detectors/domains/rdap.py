@@ -1,4 +1,5 @@
-"""RDAP over aiohttp: the IANA bootstrap, per-server token buckets, 429 Retry-After.
+"""RDAP over aiohttp: the IANA bootstrap, per-server token buckets, 429 Retry-After,
+redirects followed only where `redirects.RedirectPolicy` allows.
 
 The bootstrap file (RFC 9224) maps TLDs to RDAP base URLs; a copy is bundled
 (`data/iana-rdap-dns.json`) and `warden domain bootstrap` refreshes it. A configured
@@ -16,10 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
+from multidict import CIMultiDict
 
+from detectors.domains.egress import PublicOnlyResolver, RefusedAddress
 from detectors.domains.names import tld_of
 from detectors.domains.ratelimit import Buckets, retry_after_seconds
-from detectors.domains.rdap_parse import Malformed, parse_domain
+from detectors.domains.rdap_parse import Malformed, decode, parse_domain
+from detectors.domains.redirects import MAX_HOPS, REDIRECT_STATUSES, Hop, RedirectPolicy, RedirectRefused
 from detectors.domains.registry import RegistryObservation
 
 BUNDLED_BOOTSTRAP = Path(__file__).with_name("data") / "iana-rdap-dns.json"
@@ -71,8 +76,30 @@ def server_key(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    url: str  # where the final answer came from
+    status: int
+    headers: CIMultiDict[str]
+    body: bytes
+    hops: int  # redirects followed
+
+
+class _NoAnswer(Exception):
+    """A lookup that ends without an answer to read: the outcome and why."""
+
+    def __init__(self, outcome: str, detail: str) -> None:
+        super().__init__(detail)
+        self.outcome, self.detail = outcome, detail
+
+
 class RdapClient:
-    """Looks domains up over RDAP, within each server's rate."""
+    """Looks domains up over RDAP, within each server's rate.
+
+    Redirects are followed here, one hop at a time (`redirects.RedirectPolicy`): the
+    lookup's own base over the ordinary connection, any other allowed host over a
+    connection whose resolver accepts public addresses only (`egress`).
+    """
 
     def __init__(
         self,
@@ -84,28 +111,40 @@ class RdapClient:
         max_retries: int = 3,
         max_retry_after: float = 300.0,
         max_bytes: int = 1_000_000,
+        max_redirects: int = MAX_HOPS,
         user_agent: str = "index-warden",
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.override_url = override_url.rstrip("/") + "/" if override_url else None
         self.buckets = Buckets(rate)
+        self.timeout_seconds = timeout
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.max_retries, self.max_retry_after = max_retries, max_retry_after
         self.max_bytes, self.user_agent = max_bytes, user_agent
-        self._session: aiohttp.ClientSession | None = None
+        services = [*bootstrap.services.values(), *([self.override_url] if self.override_url else [])]
+        self.redirects = RedirectPolicy(services, max_redirects)
+        self._resolver = resolver  # None: aiohttp's default (tests inject one)
+        self._guard: PublicOnlyResolver | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
     def base_url(self, domain: str) -> str | None:
         """Where this domain is looked up, or None when its TLD has no RDAP service."""
         return self.override_url or self.bootstrap.base_url(domain)
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
+    def _client(self, guarded: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(guarded)
+        if session is None or session.closed:
+            resolver: AbstractResolver | None = self._resolver
+            if guarded:
+                self._guard = self._guard or PublicOnlyResolver(self._resolver)
+                resolver = self._guard
+            session = self._sessions[guarded] = aiohttp.ClientSession(
                 timeout=self.timeout,
                 headers={"Accept": ACCEPT, "User-Agent": self.user_agent},
-                connector=aiohttp.TCPConnector(limit_per_host=4),
+                connector=aiohttp.TCPConnector(limit_per_host=4, resolver=resolver),
             )
-        return self._session
+        return session
 
     async def lookup(self, domain: str, base: str | None = None) -> RegistryObservation:
         base = base or self.base_url(domain)
@@ -113,62 +152,98 @@ class RdapClient:
             return RegistryObservation(
                 "rdap", "no-service", detail=f"no RDAP service for .{tld_of(domain)}")
         url = f"{base}domain/{domain}"
-        bucket = self.buckets[server_key(base)]
         for attempt in range(self.max_retries + 1):
-            await bucket.acquire()
             try:
-                status, headers, body = await self._get(url)
-            except TimeoutError:
-                return RegistryObservation("rdap", "timeout", base, detail="no answer in time")
-            except aiohttp.ClientError as exc:
-                why = f"{type(exc).__name__}: {exc}"
-                return RegistryObservation("rdap", "error", base, detail=why)
-            except _TooLarge:
-                return RegistryObservation(
-                    "rdap", "malformed", base, detail=f"answer larger than {self.max_bytes} bytes")
-            if status == 429:
-                wait = retry_after_seconds(headers.get("Retry-After"))
-                wait = 2.0 ** attempt if wait is None else wait
+                answer = await self._fetch(url, base)
+            except _NoAnswer as failure:
+                return RegistryObservation("rdap", failure.outcome, base, detail=failure.detail)
+            if answer.status == 429:
+                hint = answer.headers.get("Retry-After")
+                wait = retry_after_seconds(hint)
+                if wait is None:
+                    wait, why = 2.0 ** attempt, "no usable Retry-After" if hint is None else (
+                        f"Retry-After {hint[:40]!r} is neither seconds nor an HTTP date")
+                else:
+                    why = f"retry after {wait:.0f} s"
                 if wait > self.max_retry_after or attempt == self.max_retries:
                     return RegistryObservation(
-                        "rdap", "rate-limited", base, detail=f"429, retry after {wait:.0f} s")
-                bucket.pause(wait)
+                        "rdap", "rate-limited", base,
+                        detail=f"429 after {attempt + 1} tries, {why}")
+                self.buckets[server_key(answer.url)].pause(wait)
                 continue
-            return self._observation(domain, base, status, body)
+            return self._observation(domain, base, answer)
         raise AssertionError("unreachable")  # the loop always returns
 
-    async def _get(self, url: str) -> tuple[int, dict[str, str], bytes]:
-        async with self._client().get(url, max_redirects=3) as response:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(65_536):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise _TooLarge
-                chunks.append(chunk)
-            return response.status, dict(response.headers), b"".join(chunks)
+    async def _fetch(self, url: str, base: str) -> _Answer:
+        """GET `url`, following the redirects the policy allows; raises `_NoAnswer`."""
+        hop = self.redirects.first(url)
+        for hops in range(self.redirects.max_hops + 1):
+            await self.buckets[server_key(str(hop.url))].acquire()
+            status, headers, body = await self._get(hop)
+            if status not in REDIRECT_STATUSES:
+                return _Answer(str(hop.url), status, headers, body, hops)
+            if hops == self.redirects.max_hops:
+                raise _NoAnswer("refused", f"more than {hops} redirects (the last to "
+                                f"{headers.get('Location', '?')[:200]!r})")
+            locations = headers.getall("Location", [])
+            try:
+                if len(locations) > 1:
+                    raise RedirectRefused(f"redirect from {hop.url} with {len(locations)} Locations")
+                hop = self.redirects.follow(hop.url, locations[0] if locations else None, base)
+            except RedirectRefused as exc:
+                raise _NoAnswer("refused", str(exc)) from None
+        raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _observation(self, domain: str, base: str, status: int, body: bytes) -> RegistryObservation:
-        if status == 404:
-            return RegistryObservation("rdap", "not-found", base, detail="404: no such domain")
-        if status != 200:
-            return RegistryObservation("rdap", "error", base, detail=f"HTTP {status}")
+    async def _get(self, hop: Hop) -> tuple[int, CIMultiDict[str], bytes]:
+        server = server_key(str(hop.url))
         try:
-            record = parse_domain(json.loads(body), expected=domain)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError and Malformed too
-            why = str(exc) if isinstance(exc, Malformed) else f"not JSON: {exc}"
-            return RegistryObservation("rdap", "malformed", base, detail=why)
-        return RegistryObservation("rdap", "found", base, record=record)
+            async with self._client(hop.guarded).get(hop.url, allow_redirects=False) as response:
+                headers = CIMultiDict(response.headers)
+                if response.status in REDIRECT_STATUSES:
+                    return response.status, headers, b""  # the body of a redirect is not read
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(65_536):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise _NoAnswer(
+                            "malformed", f"answer from {server} larger than {self.max_bytes} bytes")
+                    chunks.append(chunk)
+                return response.status, headers, b"".join(chunks)
+        except TimeoutError:  # aiohttp's own timeouts are TimeoutErrors too
+            raise _NoAnswer("timeout", f"no complete answer from {server} within "
+                            f"{self.timeout_seconds:g} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise _NoAnswer("refused", f"redirect to {hop.url} not followed: "
+                                f"{exc.os_error}") from None
+            raise _NoAnswer("error", f"cannot connect to {server}: {exc.os_error}") from None
+        except aiohttp.ClientError as exc:
+            raise _NoAnswer("error", f"{type(exc).__name__} from {server}: {exc}"[:300]) from None
+
+    def _observation(self, domain: str, base: str, answer: _Answer) -> RegistryObservation:
+        via = f" (from {answer.url}, after {answer.hops} redirect(s))" if answer.hops else ""
+        if answer.status == 404:
+            return RegistryObservation("rdap", "not-found", base,
+                                       detail="404: no such domain" + via)
+        if answer.status != 200:
+            return RegistryObservation("rdap", "error", base, detail=f"HTTP {answer.status}{via}")
+        try:
+            record = parse_domain(decode(answer.body), expected=domain)
+        except Malformed as exc:
+            return RegistryObservation("rdap", "malformed", base, detail=str(exc) + via)
+        return RegistryObservation("rdap", "found", base, record=record, detail=via.strip())
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+        if self._guard is not None:
+            await self._guard.close()
+            self._guard = None
+        if sessions:
             # let the connector close its sockets before the loop goes away
             await asyncio.sleep(0)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def dump_bootstrap(data: dict[str, Any]) -> str:

@@ -44,6 +44,20 @@ def parse_instant(value: str) -> datetime:
         raise ValueError(f"timestamp out of range: {value!r}") from None
 
 
+# Dates a registry may publish. Outside them a date is garbage, and arithmetic on it
+# (an expiry minus the warning window) would overflow; 9999-12-31 ("never") is refused.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def checked_instant(value: str) -> datetime:
+    """`parse_instant` for untrusted text: also ValueError outside EARLIEST..LATEST."""
+    when = parse_instant(value)
+    if not EARLIEST <= when < LATEST:
+        raise ValueError(f"date out of range ({EARLIEST.year} to {LATEST.year})")
+    return when
+
+
 @dataclass(frozen=True, slots=True)
 class RegistryRecord:
     statuses: tuple[str, ...] = ()
@@ -88,7 +102,8 @@ class RegistryRecord:
 class RegistryObservation:
     """One registry lookup: `found`, `not-found`, or why there is no answer.
 
-    No answer: `malformed`, `error`, `timeout`, `rate-limited`, `no-service`.
+    No answer: `malformed`, `error`, `timeout`, `rate-limited`, `no-service`, `refused`
+    (a redirect or an address we would not follow or connect to).
     """
 
     source: str  # rdap, whois

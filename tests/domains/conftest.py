@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.netdoubles import NetDoubles
+from bot.netdoubles import NetDoubles, RdapDouble
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Account, Email, Project, Role
 from detectors.domains.settings import DomainsSection
@@ -25,6 +25,16 @@ async def doubles() -> AsyncIterator[NetDoubles]:
     started = await NetDoubles().start()
     yield started
     await started.stop()
+
+
+@pytest.fixture
+async def victim() -> AsyncIterator[RdapDouble]:
+    """An internal service on another loopback port, that a redirect must not reach (its
+    log shows any request, whatever the path)."""
+    server = RdapDouble()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 def bootstrap_file(path: Path, rdap_base: str, tlds: Iterable[str] = ("com", "org", "net")) -> str:

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from multidict import CIMultiDict
 
 from bot.netdoubles import NetDoubles, RdapDomain
 from bot.netdoubles.rdap import RdapDouble, render
-from detectors.domains.rdap import Bootstrap, RdapClient
+from detectors.domains.rdap import Bootstrap, RdapClient, _Answer
 from detectors.domains.rdap_parse import Malformed, parse_domain
 from detectors.domains.registry import derive_state
 
@@ -182,6 +183,7 @@ def test_any_json_parses_or_is_malformed(obj: Any) -> None:
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.binary(max_size=300) | JSON.map(lambda o: json.dumps(o).encode()))
 def test_any_body_gives_an_observation(body: bytes) -> None:
-    obs = client("http://127.0.0.1:9/")._observation("example.com", "http://x/", 200, body)
+    answer = _Answer("http://x/domain/example.com", 200, CIMultiDict(), body, 0)
+    obs = client("http://127.0.0.1:9/")._observation("example.com", "http://x/", answer)
     assert obs.outcome in ("found", "malformed")
     assert obs.evidence == (obs.outcome == "found")
