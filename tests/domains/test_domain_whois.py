@@ -1,8 +1,11 @@
-"""WHOIS for TLDs without RDAP: a local port-43 server, python-whois parsing, bad text."""
+"""WHOIS for TLDs without RDAP: a local port-43 server, python-whois parsing, bad text,
+and servers that drip, flood or poison their answers (issue #14)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -98,3 +101,50 @@ def test_any_text_gives_an_observation(domain: str, text: str) -> None:
     assert obs.outcome in ("found", "not-found", "malformed")
     if obs.outcome == "found":
         assert obs.record is not None and obs.evidence
+
+
+async def lookup(doubles: NetDoubles, name: str, timeout: float = 1.0) -> Any:
+    whois = client(doubles, timeout)
+    try:
+        return await whois.lookup(name)
+    finally:
+        await whois.close()
+
+
+async def test_dripping_server_is_cut_at_the_deadline(doubles: NetDoubles) -> None:
+    doubles.whois.set_domain("drip.io")
+    doubles.whois.set_behaviour("drip.io", "drip")  # a byte every 50 ms: each read is quick
+    started = time.monotonic()
+    obs = await lookup(doubles, "drip.io", timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert obs.outcome == "timeout"
+    assert obs.detail == f"no complete answer from {doubles.whois.server} within 0.5 s"
+
+
+async def test_flood_is_malformed_unparsed(doubles: NetDoubles) -> None:
+    doubles.whois.set_domain("flood.io")
+    doubles.whois.set_behaviour("flood.io", "flood")
+    obs = await lookup(doubles, "flood.io")
+    assert (obs.outcome, obs.detail) == ("malformed", "answer larger than 65536 bytes")
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Domain Name: EVIL.IO\r\nRegistrar: Evil\x00Corp\r\n"
+     "Registry Expiry Date: 2031-01-01T00:00:00Z\r\n", "NUL"),
+    ("Domain Name: EVIL.IO\r\nRegistrar: Evil Corp\r\n"
+     "Registry Expiry Date: 9999-12-31T00:00:00Z\r\n", "out of range"),
+])
+async def test_poisoned_text_is_malformed(doubles: NetDoubles, text: str, why: str) -> None:
+    doubles.whois.set_text("evil.io", text)
+    obs = await lookup(doubles, "evil.io")
+    assert obs.outcome == "malformed" and why in obs.detail
+
+
+async def test_long_lines_parse_in_bounded_time(doubles: NetDoubles) -> None:
+    # python-whois's expressions are quadratic in a line's length: 60,000 characters on
+    # one line took minutes, holding the GIL (the event loop too) all along.
+    doubles.whois.set_text("slowparse.io", "Creation Date: " + "1" * 60_000 + "\r\n")
+    started = time.monotonic()
+    obs = await lookup(doubles, "slowparse.io")
+    assert time.monotonic() - started < 3
+    assert obs.outcome == "malformed"
