@@ -15,11 +15,13 @@ from typing import Any
 
 import dns.rcode
 import dns.rdatatype
+import structlog
 
 from detectors.domains.dnsclient import DnsTransport, Reply
 from detectors.domains.dnswire import MX, NS, SOA
 
 EVIDENCE = frozenset({"noerror", "nodata", "nxdomain"})
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,15 @@ class DnsProbe:
         self.transport = transport
 
     async def observe(self, domain: str, *, mx: bool = False, soa: bool = False) -> DnsObservation:
+        """Never raises: whatever goes wrong is an `error` observation (never evidence)."""
+        try:
+            return await self._observe(domain, mx=mx, soa=soa)
+        except Exception as exc:  # one domain's answer must not stop a sweep of thousands
+            log.exception("dns.observe_failed", domain=domain)
+            return DnsObservation("error", detail=f"lookup failed: {type(exc).__name__}: {exc}"[:300],
+                                  server=self.transport.server)
+
+    async def _observe(self, domain: str, *, mx: bool, soa: bool) -> DnsObservation:
         server = self.transport.server
         reply = await self.transport.query(domain, dns.rdatatype.NS)
         outcome = classify(reply)

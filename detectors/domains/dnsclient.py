@@ -127,7 +127,8 @@ class ResolverTransport:
             responses = list((exc.kwargs.get("responses") or {}).values())
             return reply_from_message(responses[0]) if responses else Reply(failure="error")
         except dns.resolver.LifetimeTimeout:
-            return Reply(failure="timeout", detail="no answer in time")
+            return Reply(failure="timeout",
+                         detail=f"no answer from {self.server} within {self._lifetime:g} s")
         except dns.resolver.NoNameservers as exc:
             # errors: (server, tcp, port, error, response) for each failed try
             errors = exc.kwargs.get("errors") or []
@@ -228,7 +229,8 @@ class PipelinedTransport:
                 timer.cancel()
                 mux.waiting.pop(qid, None)
             return await self._read(name, rdtype, question, data)
-        return Reply(failure="timeout", detail=f"no answer in {self._attempts} tries")
+        return Reply(failure="timeout", detail=f"no answer from {self.server} in "
+                     f"{self._attempts} tries of {self._timeout:g} s")
 
     async def _read(
         self, name: str, rdtype: dns.rdatatype.RdataType, question: bytes, data: bytes

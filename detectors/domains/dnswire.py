@@ -14,10 +14,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+import dns.name
+
 NS, SOA, MX = 2, 6, 15
 WANTED = frozenset({NS, SOA, MX})
 _HEADER = struct.Struct(">HHHHHH")
 _RR = struct.Struct(">HHIH")
+_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
 
 
 class WireError(ValueError):
@@ -84,7 +87,11 @@ def read_name(wire: bytes, offset: int) -> tuple[str, int]:
             break
         if offset + size > len(wire):
             raise WireError("label runs past the end")
-        labels.append(wire[offset:offset + size].decode("ascii", "replace").lower())
+        label = wire[offset:offset + size]
+        if _PLAIN.issuperset(label):
+            labels.append(label.decode("ascii").lower())
+        else:  # rare: spelt as dnspython spells it (\DDD escapes), so no NUL or "." in a label
+            labels.append(dns.name.Name([label]).to_text(omit_final_dot=True).lower())
         offset += size
     return ".".join(labels), end if end >= 0 else offset
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from typing import Any
 
 import pytest
 
 from bot.netdoubles import NetDoubles, ZoneSpec
 from detectors.domains.dns import DnsProbe
-from detectors.domains.dnsclient import make_transport
+from detectors.domains.dnsclient import Reply, make_transport
 
 TRANSPORTS = ["pipelined", "resolver"]
 
@@ -95,3 +96,49 @@ async def test_many_queries_in_flight_each_get_their_own_answer(zones: NetDouble
     finally:
         await dns.close()
     assert [r.ns for r in results] == [(f"ns.h{i}.example",) for i in range(300)]
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_ns_names_with_odd_bytes_are_escaped_alike(doubles: NetDoubles, kind: str) -> None:
+    # A NUL or a "." inside a label is no host name; spelt raw, a NUL cannot be stored
+    # (PostgreSQL text) and "a.b" would be another name. Both transports escape alike.
+    doubles.dns.set_zone("odd.org", ZoneSpec(ns=("ns\\000.odd.example", "a\\.b.odd.example",
+                                                 "\\255x.odd.example")))
+    dns = probe(doubles, kind, timeout=0.5)
+    try:
+        obs = await dns.observe("odd.org")
+    finally:
+        await dns.close()
+    assert obs.outcome == "noerror"
+    assert obs.ns == ("\\255x.odd.example", "a\\.b.odd.example", "ns\\000.odd.example")
+
+
+@pytest.mark.parametrize(("kind", "said"), [("pipelined", "in 2 tries of 0.1 s"),
+                                            ("resolver", "within 0.2 s")])
+async def test_timeout_says_what_and_how_long(doubles: NetDoubles, kind: str, said: str) -> None:
+    doubles.dns.set_zone("silent.org", ZoneSpec(behaviour="timeout"))
+    dns = probe(doubles, kind, timeout=0.1)
+    try:
+        obs = await dns.observe("silent.org")
+    finally:
+        await dns.close()
+    assert (obs.outcome, obs.evidence) == ("timeout", False)
+    assert obs.detail == f"no answer from {doubles.dns.resolver} {said}"
+
+
+class Exploding:
+    """A transport failing as a bug in a parser would: not with a DNS error."""
+
+    server = "127.0.0.1:1"
+
+    async def query(self, name: str, rdtype: Any) -> Reply:
+        raise UnicodeError("label empty or too long")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_unexpected_error_is_an_observation_not_an_exception() -> None:
+    obs = await DnsProbe(Exploding()).observe("example.org")
+    assert (obs.outcome, obs.evidence, obs.server) == ("error", False, "127.0.0.1:1")
+    assert obs.detail == "lookup failed: UnicodeError: label empty or too long"
