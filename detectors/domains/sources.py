@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
+
 from detectors.domains.dns import DnsProbe
 from detectors.domains.dnsclient import make_transport, system_resolver
 from detectors.domains.rdap import Bootstrap, RdapClient
 from detectors.domains.registry import RegistryObservation
 from detectors.domains.settings import DomainsSection, split_host_port
 from detectors.domains.whois import WhoisClient
+
+log = structlog.get_logger(__name__)
 
 
 def make_probe(cfg: DomainsSection, resolver: str | None = None) -> DnsProbe:
@@ -58,7 +62,17 @@ class Registries:
         return None if server is None else f"whois {server}"
 
     async def lookup(self, domain: str, route: str | None = None) -> RegistryObservation:
+        """Never raises: whatever goes wrong is an observation that is not evidence."""
         route = route or self.route(domain)
+        try:
+            return await self._lookup(domain, route)
+        except Exception as exc:  # one domain's answer must not stop a sweep of thousands
+            log.exception("registry.lookup_failed", domain=domain, route=route)
+            source, _, server = (route or "whois ").partition(" ")
+            why = f"lookup failed: {type(exc).__name__}: {exc}"[:300]
+            return RegistryObservation(source, "error", server, detail=why)
+
+    async def _lookup(self, domain: str, route: str | None) -> RegistryObservation:
         if route is None:
             return await self.whois.lookup(domain)  # says "no service" in its own words
         source, _, server = route.partition(" ")

@@ -28,8 +28,10 @@ def near_expiry(row: DomainRow, now: datetime, cfg: DomainsSection) -> bool:
     expires, checked = row.expires_at, row.registry_checked_at
     if expires is None or checked is None:
         return False
-    window = expires - timedelta(days=cfg.expiring_days)
-    return (now >= window > checked) or (now >= expires > checked)
+    # differences of dates, never a date minus the window: that overflows near year 1
+    window = timedelta(days=cfg.expiring_days)
+    entered = expires - now <= window < expires - checked
+    return entered or (now >= expires > checked)
 
 
 def dns_flag(row: DomainRow, obs: DnsObservation, cfg: DomainsSection) -> str | None:
