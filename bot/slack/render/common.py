@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from slack_sdk.models.blocks import Block
 
+from bot.plaintext import reveal
+
 __all__ = [
     "PLAYBOOK_LABELS",
     "SEVERITY_ICON",
@@ -53,8 +55,10 @@ class Rendered:
 
 
 def esc(text: object) -> str:
-    """Text made inert for mrkdwn (no mentions, links or markup smuggled in)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text made inert for mrkdwn (no mentions, links or markup smuggled in), its hidden
+    characters (bidi overrides, zero-width spaces, controls) shown as escapes."""
+    shown = reveal(str(text), newlines=True)
+    return shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def clip(text: str, limit: int) -> str:

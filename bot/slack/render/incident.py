@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.incidents import Status
+from bot.plaintext import reveal
 from bot.slack.render.common import (
     PLAYBOOK_LABELS,
     SEVERITY_ICON,
@@ -42,7 +43,8 @@ _TITLES = {
 
 def title_of(incident: Incident) -> str:
     kind = _TITLES.get(incident.kind) or incident.kind.replace("-", " ").capitalize()
-    return f"{kind}: {incident.subject.partition(':')[2] or incident.subject}"
+    # A plain_text header: no mrkdwn to escape, but a bidi override would reorder it.
+    return reveal(f"{kind}: {incident.subject.partition(':')[2] or incident.subject}")
 
 
 def _evidence(items: list[Any]) -> str:
@@ -52,7 +54,9 @@ def _evidence(items: list[Any]) -> str:
             continue
         line = "• " + esc(clip(str(item.get("summary") or ""), 400))
         url = item.get("url")
-        if isinstance(url, str) and url.startswith(("http://", "https://")):
+        # `<`, `>` or `|` in a URL would end the link and start text (or a link) of its own.
+        if (isinstance(url, str) and url.startswith(("http://", "https://"))
+                and not any(c in url for c in "<>| ")):
             line += f" (<{url}|link>)"
         lines.append(line)
     return "\n".join(lines) or "_no evidence recorded_"
