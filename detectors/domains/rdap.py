@@ -30,6 +30,7 @@ from detectors.domains.registry import RegistryObservation
 BUNDLED_BOOTSTRAP = Path(__file__).with_name("data") / "iana-rdap-dns.json"
 IANA_BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
 ACCEPT = "application/rdap+json, application/json;q=0.9"
+MAX_BOOTSTRAP_BYTES = 1_000_000  # IANA's file is about 40 kB
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,11 +256,20 @@ def dump_bootstrap(data: dict[str, Any]) -> str:
 
 
 async def fetch_bootstrap(url: str = IANA_BOOTSTRAP_URL, seconds: float = 30.0) -> dict[str, Any]:
-    """Download and validate a bootstrap file (for `warden domain bootstrap`)."""
+    """Download and validate a bootstrap file (for `warden domain bootstrap`).
+
+    Its hosts become the ones RDAP redirects may go to, so it is read as untrusted too:
+    at most `MAX_BOOTSTRAP_BYTES`, JSON by `rdap_parse.decode` (`Malformed` is a ValueError).
+    """
     timeout = aiohttp.ClientTimeout(total=seconds)
     async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as response:
         response.raise_for_status()
-        data = json.loads(await response.read())
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(65_536):
+            body += chunk
+            if len(body) > MAX_BOOTSTRAP_BYTES:
+                raise ValueError(f"the bootstrap file is larger than {MAX_BOOTSTRAP_BYTES} bytes")
+    data = decode(bytes(body))
     Bootstrap.parse(data)  # raises ValueError if it is not one
     if not isinstance(data, dict):
         raise ValueError("not an RDAP bootstrap file")

@@ -19,7 +19,7 @@ from bot.netdoubles import NetDoubles, RdapDomain
 from bot.netdoubles.rdap import RdapDouble
 from detectors.domains.egress import PublicOnlyResolver, RefusedAddress
 from detectors.domains.ratelimit import retry_after_seconds
-from detectors.domains.rdap import Bootstrap, RdapClient
+from detectors.domains.rdap import Bootstrap, RdapClient, fetch_bootstrap
 from detectors.domains.redirects import RedirectPolicy, RedirectRefused
 from detectors.domains.registry import derive_state
 
@@ -219,3 +219,15 @@ async def test_timeout_says_what_and_how_long(doubles: NetDoubles) -> None:
     obs = await lookup(rdap_client(doubles.rdap.base_url, timeout=0.2))
     assert obs.outcome == "timeout"
     assert obs.detail == f"no complete answer from {doubles.rdap.base_url.rstrip('/')} within 0.2 s"
+
+
+async def test_bootstrap_refresh_reads_a_bounded_json_file(doubles: NetDoubles) -> None:
+    # its hosts become those redirects may go to: read as untrusted like any answer
+    good = doubles.rdap.base_url + "dns.json"
+    assert (await fetch_bootstrap(good))["services"]
+    doubles.rdap.set_hostile("deep.com", "deep-nesting")
+    doubles.rdap.set_raw("big.com", 200, '{"services": [[["com"], ["https://r.test/"]]]}'
+                         + " " * 1_000_000)
+    for name, why in (("deep.com", "nested too deeply"), ("big.com", "larger than 1000000")):
+        with pytest.raises(ValueError, match=why):
+            await fetch_bootstrap(f"{doubles.rdap.base_url}domain/{name}")
