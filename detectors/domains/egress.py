@@ -74,6 +74,7 @@ class PublicOnlyResolver(AbstractResolver):
 
     def __init__(self, inner: AbstractResolver | None = None) -> None:
         self._inner = inner
+        self._owned = inner is None  # closed here only if created here
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET,
@@ -90,8 +91,9 @@ class PublicOnlyResolver(AbstractResolver):
         return results
 
     async def close(self) -> None:
-        if self._inner is not None:
+        if self._owned and self._inner is not None:
             await self._inner.close()
+            self._inner = None
 
 
 def _result_refusal(result: ResolveResult | dict[str, Any]) -> str | None:
