@@ -110,6 +110,7 @@ class IndexSection(_Section):
     max_retries: int = Field(default=8, ge=0)
     backoff_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=300.0, gt=0)
+    command_deadline_seconds: float = Field(default=60.0, gt=0)
     user_agent: str = Field(default="index-warden/0.1", min_length=1)
 
     @field_validator("url")

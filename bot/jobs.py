@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy import func, select
 
-from bot.critical import recompute
+from bot.critical import backfill_ledger, recompute
 from bot.feed.accounts import sync_accounts
 from bot.feed.client import IndexUnavailable
 from bot.incidents import Status, record_finding
@@ -56,6 +56,19 @@ async def feed_pass(warden: Warden, stop: asyncio.Event) -> int:
         log.info("feed.synced", events=result.events, cursor=result.cursor,
                  incidents=len(set(result.incidents)))
     return result.events
+
+
+async def backfill_critical_ledger(warden: Warden) -> int:
+    """Fill the ledger of every critical project not synced yet (first start, or a new
+    leader after one that stopped half way), so a deletion on day one can be restored."""
+    def progress(phase: str, done: int, total: int) -> None:
+        log.info("critical.backfill", done=done, total=total)
+
+    done = await backfill_ledger(warden.sessions, warden.pipeline.tracked, warden.feed.feed,
+                                 progress=progress)
+    if done:
+        log.info("critical.backfilled", projects=done)
+    return done
 
 
 async def deliver_outbox(warden: Warden) -> int:

@@ -108,6 +108,14 @@ class Pipeline:
                 assert row is not None
                 row.first_serial = serial
 
+    async def skip_to(self, serial: int, now: datetime | None = None) -> None:
+        """Move the cursor forward past entries an admin chose not to process."""
+        async with self.sessions.begin() as session:
+            await write_cursor(session, self.feed_name, serial, now or datetime.now(UTC))
+            row = await session.get(FeedCursor, self.feed_name)
+            assert row is not None
+            row.first_serial = serial  # what was skipped was never ours to store either
+
     async def first_serial(self) -> int:
         """The serial the feed started after (entries up to it were never stored)."""
         async with self.sessions() as session:

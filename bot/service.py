@@ -65,6 +65,8 @@ class Service:
         scheduler.add_job(self._job("feed", lambda: jobs.feed_pass(w, self.stop)),
                           IntervalTrigger(seconds=self.settings.feed.poll_interval_seconds),
                           next_run_time=datetime.now(UTC), **every)
+        scheduler.add_job(self._job("ledger-backfill", lambda: jobs.backfill_critical_ledger(w)),
+                          "date", run_date=datetime.now(UTC))
         scheduler.add_job(self._job("outbox", lambda: jobs.deliver_outbox(w)),
                           IntervalTrigger(seconds=cfg.outbox_interval_seconds), **every)
         scheduler.add_job(self._job("reminders", lambda: jobs.remind(w)),

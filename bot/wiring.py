@@ -84,7 +84,10 @@ class Warden:
         detectors: list[Detector] | None = None,
         notifiers: dict[str, Notifier] | None = None,
         console: Console | None = None,
+        deadline_seconds: float | None = None,
     ) -> Warden:
+        """`deadline_seconds`: how long one request to the index may take, retries
+        included (a command run by hand); None retries as the policy says (the service)."""
         engine = create_engine(settings.store.url, echo=settings.store.echo)
         await ensure_schema(engine, settings.store.url)
         sessions = session_factory(engine)
@@ -102,7 +105,7 @@ class Warden:
             max_response_bytes=settings.index.max_response_bytes,
             retry=RetryPolicy(
                 settings.index.max_retries, settings.index.backoff_seconds,
-                settings.index.backoff_max_seconds,
+                settings.index.backoff_max_seconds, deadline_seconds,
             ),
             user_agent=settings.index.user_agent,
         )

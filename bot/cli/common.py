@@ -74,7 +74,8 @@ async def with_warden(settings: Settings, work: Callable[[Warden], Awaitable[T]]
                       json_output: bool = False) -> T:
     """Open the bot, do `work`, close it. With `json_output`, stdout carries only the
     command's JSON: the console notifier prints to stderr."""
-    warden = await Warden.open(settings, console=err if json_output else None)
+    warden = await Warden.open(settings, console=err if json_output else None,
+                               deadline_seconds=settings.index.command_deadline_seconds)
     try:
         return await work(warden)
     finally:

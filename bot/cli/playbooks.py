@@ -47,7 +47,8 @@ async def with_actions(settings: Settings, config: Path | None,
                        work: Callable[[Actions], Awaitable[T]]) -> T:
     """Open the store, the index backend and the storage; run ``work``; close them."""
     playbooks_cfg, storage_cfg = sections(settings)
-    warden = await Warden.open(settings)
+    warden = await Warden.open(settings,
+                               deadline_seconds=settings.index.command_deadline_seconds)
     try:
         try:
             backends = await open_backends(playbooks_cfg, storage_cfg)

@@ -8,6 +8,7 @@ caller then leaves its cursor where it was.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -56,6 +57,9 @@ class RetryPolicy:
     max_retries: int = 8
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 300.0
+    # A call (its retries and waits included) gives up after this long: a command run by
+    # a person must end in a bounded time; the service retries on its next poll instead.
+    deadline_seconds: float | None = None
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
@@ -140,10 +144,14 @@ class IndexClient:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryableStatus) and exc.retry_after is not None:
-            return exc.retry_after
-        return float(self._backoff(state))
+            wait = exc.retry_after
+        else:
+            wait = float(self._backoff(state))
+        return wait
 
     async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()` with retries; within `deadline_seconds` in all, when there is one."""
+        deadline = self.retry.deadline_seconds
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_retries + 1),
             wait=self._wait,
@@ -151,13 +159,23 @@ class IndexClient:
             reraise=True,
             before_sleep=self._log_retry(what),
         )
+        last: list[str] = []  # the latest attempt's error, for a deadline's message
+        scope = asyncio.timeout(deadline)
         try:
-            async for tries in retrying:
-                with tries:
-                    return await attempt()
+            async with scope:
+                async for tries in retrying:
+                    with tries:
+                        try:
+                            return await attempt()
+                        except _RETRYABLE as exc:
+                            last[:] = [describe(exc, self.timeout_seconds)]
+                            raise
         except MalformedResponse as exc:
             raise BadAnswers(f"{what}: {describe(exc)}") from exc
         except _RETRYABLE as exc:
+            if scope.expired():
+                after = f"; last error: {last[0]}" if last else ""
+                raise IndexUnavailable(f"{what}: gave up after {deadline:g} s{after}") from exc
             raise IndexUnavailable(f"{what}: {describe(exc, self.timeout_seconds)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -55,6 +55,19 @@ class FeedStopped(Exception):
     """A stop was requested while the feed waited on the index."""
 
 
+class FeedUsageError(ValueError):
+    """Where to start or stop cannot be honoured (e.g. a start behind the stored cursor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a pass starts: the cursor, and on a first run or a jump, why there."""
+
+    cursor: int
+    notice: str | None = None
+    first_run: bool = False
+
+
 @dataclass(slots=True)
 class SyncResult:
     events: int = 0
@@ -64,6 +77,8 @@ class SyncResult:
     by_kind: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
     stopped: bool = False
+    notice: str | None = None  # where a first run started, and why
+    first_run: bool = False
 
     def add(self, batch: BatchResult) -> None:
         self.events += batch.events
@@ -73,6 +88,25 @@ class SyncResult:
         self.incidents.extend(batch.incidents)
         for kind, count in batch.by_kind.items():
             self.by_kind[kind] = self.by_kind.get(kind, 0) + count
+
+
+async def until_stopped(work: Awaitable[T], stop: asyncio.Event | None) -> T:
+    """`work`'s result, or FeedStopped as soon as `stop` is set (work is cancelled): a
+    wait on the index (retries, Retry-After, a server that never answers) ends at once."""
+    task = asyncio.ensure_future(work)
+    if stop is None:
+        return await task
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    raise FeedStopped
 
 
 def _as_entry(event: IndexEvent) -> str:
@@ -124,34 +158,50 @@ class FeedSync:
 
     async def cursor(self) -> int:
         """The stored cursor; on the very first run, where the configuration says to start."""
-        cursor = await self.pipeline.cursor()
-        if cursor is None:
+        return (await self.prepare()).cursor
+
+    async def prepare(self, from_serial: int | None = None, until: int | None = None) -> Start:
+        """The cursor to start from, stored before any entry is: on a first run, where
+        `from_serial` (the first serial to process), `feed.start_serial` or the index's
+        current serial says, never past `until`; with a stored cursor, `from_serial` may
+        only skip ahead (entries already stored are never processed twice)."""
+        stored = await self.pipeline.cursor()
+        if stored is not None:
+            if from_serial is None or from_serial - 1 == stored:
+                return Start(stored)
+            if from_serial - 1 < stored:
+                raise FeedUsageError(
+                    f"the store already holds the changelog up to serial {stored}: "
+                    f"--from-serial {from_serial} would process entries again; use a fresh "
+                    "store to replay history")
+            await self.pipeline.skip_to(from_serial - 1)
+            return Start(from_serial - 1,
+                         f"skipping serials {stored + 1}..{from_serial - 1} as asked "
+                         f"(--from-serial {from_serial})")
+        if from_serial is not None:
+            start, why = from_serial - 1, f"starting at serial {from_serial} as asked"
+        elif self.start_serial is not None:
             start = self.start_serial
-            if start is None:
-                start = await self.feed.last_serial()
-            await self.pipeline.start_at(start)
-            cursor = start
-        return cursor
+            why = f"no cursor stored: starting after serial {start} (feed.start_serial)"
+        else:
+            start = await self.feed.last_serial()
+            if until is not None and until < start:
+                raise FeedUsageError(
+                    f"no cursor is stored yet and --until-serial {until} is below the index's "
+                    f"current serial {start}: give --from-serial N to say where to start")
+            why = (f"no cursor stored: starting at the index's current serial {start}; "
+                   "earlier history is not replayed (use --from-serial N to start at serial N)")
+        if until is not None and start > until:
+            raise FeedUsageError(f"--until-serial {until} is before the start ({start + 1})")
+        await self.pipeline.start_at(start)
+        log.info("feed.first_run", cursor=start, why=why)
+        return Start(start, why, first_run=True)
 
     # -- waiting on the index, interruptibly ---------------------------------------------
 
     @staticmethod
     async def _wait(work: Awaitable[T], stop: asyncio.Event | None) -> T:
-        """`work`'s result, or FeedStopped as soon as `stop` is set (work is cancelled)."""
-        task = asyncio.ensure_future(work)
-        if stop is None:
-            return await task
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        raise FeedStopped
+        return await until_stopped(work, stop)
 
     @staticmethod
     async def _sleep(seconds: float, stop: asyncio.Event | None) -> None:
@@ -342,7 +392,9 @@ class FeedSync:
         """
         result = SyncResult()
         try:
-            result.cursor = await self._wait(self.cursor(), stop)
+            start = await self._wait(self.prepare(until=until), stop)
+            result.cursor, result.notice, result.first_run = (start.cursor, start.notice,
+                                                              start.first_run)
             await self._pass(until, stop, on_batch, result)
         except FeedStopped:
             result.stopped = True
