@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -23,8 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.names import canonicalize
 from bot.store.models import CriticalMark, Project
-
-BUNDLED_SNAPSHOT = Path(__file__).resolve().parents[1] / "config" / "top-pypi-projects.tsv"
+from detectors.bundled import TOP_PROJECTS
 
 
 class DownloadSourceError(ValueError):
@@ -42,7 +42,7 @@ class DownloadTable:
 def load_downloads(path: Path | None) -> DownloadTable:
     """Read a CSV/TSV/JSON export of per-project totals, or the bundled ranked snapshot."""
     if path is None:
-        return DownloadTable(_ranked_names(BUNDLED_SNAPSHOT), complete=False)
+        return DownloadTable(_ranked_names(TOP_PROJECTS), complete=False)
     if not path.is_file():
         raise DownloadSourceError(f"{path}: download export not found")
     if path.suffix == ".json":
@@ -50,10 +50,10 @@ def load_downloads(path: Path | None) -> DownloadTable:
     return DownloadTable(_sorted_by_downloads(_csv_rows(path), path), complete=True)
 
 
-def _ranked_names(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return [row[0].strip() for row in csv.reader(fh, delimiter="\t")
-                if row and row[0].strip() and row[0].strip().lower() != "name"]
+def _ranked_names(snapshot: Traversable) -> list[str]:
+    lines = snapshot.read_text(encoding="utf-8").splitlines()
+    return [row[0].strip() for row in csv.reader(lines, delimiter="\t")
+            if row and row[0].strip() and row[0].strip().lower() != "name"]
 
 
 def _csv_rows(path: Path) -> Iterable[dict[str, str]]:

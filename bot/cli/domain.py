@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from importlib.resources import as_file
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -216,11 +217,17 @@ def bootstrap(
 ) -> None:
     """Refresh the RDAP bootstrap file (TLD -> RDAP server) from IANA."""
     settings = settings_from(config)
-    target = output or Path(section(settings).rdap_bootstrap or BUNDLED_BOOTSTRAP)
     try:
         data = run_async(lambda: fetch_bootstrap(url))
     except (ValueError, OSError, aiohttp.ClientError) as exc:
         raise fail(f"could not refresh the bootstrap file: {exc}", code=1) from None
-    target.write_text(dump_bootstrap(data), encoding="utf-8")
+    # The bundled copy is package data: in an installed wheel it may not be writable.
+    with as_file(BUNDLED_BOOTSTRAP) as bundled:
+        target = output or Path(section(settings).rdap_bootstrap or bundled)
+        try:
+            target.write_text(dump_bootstrap(data), encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"could not write {target}: {exc.strerror or exc}; "
+                       "choose a file with --output or domains.rdap_bootstrap", code=1) from None
     out.print(plain(f"wrote {len(data['services'])} services "
                     f"(published {data.get('publication')}) to {target}"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -12,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import create_engine
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+# Package data (pyproject.toml), named as a package resource: Alembic finds the directory
+# through importlib.resources wherever the package is installed.
+MIGRATIONS = "bot.store:migrations"
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +29,8 @@ from detectors.domains.rdap_parse import Malformed, decode, parse_domain
 from detectors.domains.redirects import MAX_HOPS, REDIRECT_STATUSES, Hop, RedirectPolicy, RedirectRefused
 from detectors.domains.registry import RegistryObservation
 
-BUNDLED_BOOTSTRAP = Path(__file__).with_name("data") / "iana-rdap-dns.json"
+# Package data (pyproject.toml), read through importlib.resources like detectors.bundled.
+BUNDLED_BOOTSTRAP: Traversable = files("detectors.domains") / "data" / "iana-rdap-dns.json"
 IANA_BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
 ACCEPT = "application/rdap+json, application/json;q=0.9"
 MAX_BOOTSTRAP_BYTES = 1_000_000  # IANA's file is about 40 kB
@@ -63,7 +66,7 @@ class Bootstrap:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Bootstrap:
-        source = Path(path) if path else BUNDLED_BOOTSTRAP
+        source: Traversable = Path(path) if path else BUNDLED_BOOTSTRAP
         with source.open(encoding="utf-8") as fh:
             return cls.parse(json.load(fh))
 

@@ -12,15 +12,16 @@ import io
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib.resources import as_file
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from detectors.bundled import TOP_PROJECTS
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.names import InvalidName, parse_name
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.verdict import Analyzer
 
-BUNDLED_TOP_LIST = Path(__file__).resolve().parents[2] / "config" / "top-pypi-projects.tsv"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -115,10 +116,11 @@ def configured_protected(
     """The configured protected set: top `protected_count` of the ranked list (the
     typosquat one, else the critical one, else the bundled snapshot), then the admins'
     critical projects and `extra_protected` (unranked)."""
-    path = Path(cfg.top_list or fallback_top_list or BUNDLED_TOP_LIST)
     names: list[tuple[str, int | None]] = []
     if cfg.protected_count:
-        names = read_protected(path, cfg.protected_count).names
+        with as_file(TOP_PROJECTS) as bundled:  # NamesFile wants a real file (its size)
+            path = cfg.top_list or fallback_top_list or bundled
+            names = read_protected(path, cfg.protected_count).names
     for extra in (*critical, *cfg.extra_protected):
         try:
             names.append((parse_name(extra).canonical, None))

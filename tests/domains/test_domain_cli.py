@@ -185,3 +185,7 @@ def test_bootstrap_refresh(cli: CliRunner, servers: NetDoubles, tmp_path: Path) 
     broken = cli.invoke(app, ["bootstrap", "--url", servers.rdap.base_url + "domain/x.com",
                               "--output", str(target)])
     assert broken.exit_code == 1 and Bootstrap.load(target).services  # the old file is kept
+    # An installed wheel's bundled copy may be read-only: one clear message, no traceback.
+    unwritable = cli.invoke(app, ["bootstrap", "--url", servers.rdap.base_url + "dns.json",
+                                  "--output", str(tmp_path / "missing" / "dns.json")])
+    assert unwritable.exit_code == 1 and "could not write" in unwritable.output, unwritable.output

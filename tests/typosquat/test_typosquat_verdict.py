@@ -4,11 +4,13 @@ generated variants and on real reported typosquats with the bundled protected se
 from __future__ import annotations
 
 import random
+from importlib.resources import as_file
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from detectors.bundled import TOP_PROJECTS
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.protected import read_protected
 from detectors.typosquat.settings import TyposquatSection
@@ -114,6 +116,6 @@ def test_real_reported_typosquats(bundled: Analyzer) -> None:
 
 
 def test_bundled_list_reads_as_ranked_protected_names() -> None:
-    bundled_list = Path(__file__).resolve().parents[2] / "config" / "top-pypi-projects.tsv"
-    listed = read_protected(bundled_list, limit=3)
+    with as_file(TOP_PROJECTS) as bundled_list:
+        listed = read_protected(bundled_list, limit=3)
     assert listed.names == [("boto3", 1), ("packaging", 2), ("urllib3", 3)]
