@@ -51,7 +51,7 @@ async def serve(store_url: str, incidents: int, api_url: str) -> None:
 
     from bot.config import load_settings
     from bot.incidents import record_finding
-    from bot.slack import SLACK
+    from bot.slack.app import SLACK
     from bot.store.models import Incident
     from bot.types import Evidence, Finding, Severity
     from bot.web import build_app

@@ -17,12 +17,11 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.access import require_admin
 from bot.config import Settings
 from bot.feed.pypi import ProjectFacts, PyPIFeed, RejectedDocument
 from bot.ledger import Ledger, TrackedProjects
 from bot.names import canonicalize
-from bot.store.models import AuditEntry, CriticalMark, Project
+from bot.store.models import CriticalMark, Project
 from detectors.critical_set import (
     Closure,
     apply_marks,
@@ -139,53 +138,30 @@ async def _facts(feed: PyPIFeed, name: str) -> ProjectFacts | None:
         return None
 
 
-def _audit(session: AsyncSession, actor: str, action: str, target: str, outcome: str,
-           reason: str | None) -> None:
-    session.add(AuditEntry(at=datetime.now(UTC), actor=actor, action=action, target=target,
-                           outcome=outcome, reason=reason, detail={}))
-
-
-async def add_critical(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, tracked: TrackedProjects,
-    name: str, actor: str, reason: str,
-) -> Project:
-    """An admin marks a project critical (also lifting an earlier removal)."""
-    target = f"project:{canonicalize(name)}"
-    await require_admin(sessions, settings.access.admins, actor, "critical.add", target, reason)
-    now = datetime.now(UTC)
-    async with sessions.begin() as session:
-        project = (await session.execute(
-            select(Project).where(Project.normalized_name == canonicalize(name))
-        )).scalar_one_or_none()
-        if project is not None:
-            project.critical_removed_at = project.critical_removed_reason = None
-        await apply_marks(session, {canonicalize(name): (name, "manual", f"{actor}: {reason}")}, now)
-        _audit(session, actor, "critical.add", target, "done", reason)
-        project = (await session.execute(
-            select(Project).where(Project.normalized_name == canonicalize(name))
-        )).scalar_one()
+async def mark_critical(session: AsyncSession, tracked: TrackedProjects, name: str,
+                        actor: str, reason: str, now: datetime) -> Project:
+    """Mark a project critical by an admin's word (also lifting an earlier removal).
+    The actor check and the audit row are the actions layer's (bot.actions)."""
+    key = canonicalize(name)
+    query = select(Project).where(Project.normalized_name == key)
+    project = (await session.execute(query)).scalar_one_or_none()
+    if project is not None:
+        project.critical_removed_at = project.critical_removed_reason = None
+    await apply_marks(session, {key: (name, "manual", f"{actor}: {reason}")}, now)
     tracked.add(name)
-    return project
+    return (await session.execute(query)).scalar_one()
 
 
-async def remove_critical(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, name: str, actor: str,
-    reason: str,
-) -> bool:
-    """An admin takes a project out of the critical set; recomputes will not put it back."""
-    target = f"project:{canonicalize(name)}"
-    await require_admin(sessions, settings.access.admins, actor, "critical.remove", target,
-                        reason)
-    async with sessions.begin() as session:
-        project = (await session.execute(
-            select(Project).where(Project.normalized_name == canonicalize(name))
-        )).scalar_one_or_none()
-        if project is None or not project.critical:
-            _audit(session, actor, "critical.remove", target, "noop", reason)
-            return False
-        project.critical = False
-        project.critical_removed_at, project.critical_removed_reason = datetime.now(UTC), reason
-        _audit(session, actor, "critical.remove", target, "done", reason)
+async def unmark_critical(session: AsyncSession, name: str, reason: str, now: datetime) -> bool:
+    """Take a project out of the critical set; recomputes will not put it back. False when
+    it was not critical."""
+    project = (await session.execute(
+        select(Project).where(Project.normalized_name == canonicalize(name))
+    )).scalar_one_or_none()
+    if project is None or not project.critical:
+        return False
+    project.critical = False
+    project.critical_removed_at, project.critical_removed_reason = now, reason
     return True
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from bot.jobs import count_open, feed_age_seconds
 from bot.metrics import REGISTRY
-from bot.slack import configured, mount
+from bot.slack.options import configured
 from bot.wiring import Warden
 
 WARDEN = web.AppKey("warden", Warden)
@@ -50,5 +50,7 @@ def build_app(warden: Warden, *, with_slack: bool = True) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     if with_slack and configured(warden.settings):  # bot token + signing secret, or Socket Mode
+        from bot.slack.app import mount  # slack-bolt loads only where Slack is used
+
         mount(app, warden)
     return app

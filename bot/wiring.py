@@ -8,6 +8,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.actions import Actions
 from bot.config import Settings
 from bot.critical import recompute
 from bot.feed.client import IndexClient, RetryPolicy
@@ -25,6 +26,7 @@ from detectors.base import Detector
 from detectors.critical import CriticalChangeDetector
 from detectors.domains.detector import DomainDetector
 from detectors.typosquat.detector import TyposquatDetector
+from playbooks.wiring import BackendConfigError, Backends, open_backends
 
 
 class SchemaOutOfDate(Exception):
@@ -52,7 +54,7 @@ def build_notifiers(
     if settings.notify.console:
         notifiers["console"] = ConsoleNotifier(console)
     if settings.slack.bot_token is not None and sessions is not None:
-        from bot.slack import build_notifier  # slack-bolt loads only where Slack is used
+        from bot.slack.notifier import build_notifier  # slack-bolt loads only where used
 
         notifiers["slack"] = build_notifier(settings, sessions)
     return notifiers
@@ -122,6 +124,21 @@ class Warden:
     async def close(self) -> None:
         await self.client.close()
         await self.engine.dispose()
+
+    async def open_actions(self) -> Actions:
+        """The door for this process, with the notifiers every face shares (Slack's
+        included: a playbook run from the CLI updates the incident's Slack message).
+        Without usable playbook backends (not configured, unreachable) triage and the
+        critical set still work and playbook calls say why not. Close it after use."""
+        try:
+            backends: Backends | None = await open_backends(self.settings.playbooks,
+                                                            self.settings.storage)
+            unavailable = ""
+        except BackendConfigError as exc:
+            backends, unavailable = None, f"Playbooks are not available on this instance: {exc}"
+        return Actions(self.sessions, backends, self.settings.playbooks,
+                       self.settings.access.admins, notifiers=self.pipeline.notifiers,
+                       tracked=self.pipeline.tracked, unavailable=unavailable)
 
     async def ensure_critical_set(self) -> None:
         """On the very first start, compute the critical set (backfill comes later, from

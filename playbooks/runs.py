@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.audit import audit
 from bot.store.models import AuditEntry
 from bot.store.playbook_models import (
     PlaybookApproval,
@@ -60,15 +61,6 @@ def _holder_alive(owner: str) -> bool | None:
     except PermissionError:
         return True
     return True
-
-
-def audit(session: AsyncSession, at: datetime, *, actor: str, action: str, target: str,
-          outcome: str, reason: str | None = None, incident_id: int | None = None,
-          approver: str | None = None, **detail: Any) -> None:
-    """Add one audit row (outcome: requested, approved, started, done, refused, failed...)."""
-    session.add(AuditEntry(at=at, actor=actor, action=action, target=target, outcome=outcome,
-                           reason=reason, incident_id=incident_id, approver=approver,
-                           detail=detail))
 
 
 def approver_of(run: PlaybookRun) -> str | None:

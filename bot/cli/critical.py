@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from bot.access import NotAuthorized
+from bot.actions import Actions
 from bot.cli.common import (
     ActorOption,
     ConfigOption,
@@ -23,7 +23,8 @@ from bot.cli.common import (
     with_warden,
 )
 from bot.cli.plain import markup, plain
-from bot.critical import add_critical, explain, recompute, remove_critical
+from bot.cli.playbooks import with_actions
+from bot.critical import explain, recompute
 from bot.store.models import Project
 from bot.wiring import Warden
 from detectors.critical_set import DownloadSourceError
@@ -144,14 +145,10 @@ def add(name: Annotated[str, typer.Argument(help="Project name.")], reason: Reas
     """Mark a project critical (audited; admins only)."""
     settings = settings_from(config)
 
-    async def work(warden: Warden) -> None:
-        await add_critical(warden.sessions, settings, warden.pipeline.tracked, name,
-                           actor or default_actor(), reason)
+    async def work(actions: Actions) -> None:
+        await actions.add_critical(name, actor or default_actor(), reason)
 
-    try:
-        run_async(lambda: with_warden(settings, work))
-    except NotAuthorized as exc:
-        raise fail(str(exc), code=1) from None
+    run_async(lambda: with_actions(settings, config, work, playbooks=False))
     out.print(plain(f"{name} is critical"))
 
 
@@ -161,13 +158,9 @@ def remove(name: Annotated[str, typer.Argument(help="Project name.")], reason: R
     """Take a project out of the critical set; recomputes will not add it back (audited)."""
     settings = settings_from(config)
 
-    async def work(warden: Warden) -> bool:
-        return await remove_critical(warden.sessions, settings, name, actor or default_actor(),
-                                     reason)
+    async def work(actions: Actions) -> bool:
+        return await actions.remove_critical(name, actor or default_actor(), reason)
 
-    try:
-        removed = run_async(lambda: with_warden(settings, work))
-    except NotAuthorized as exc:
-        raise fail(str(exc), code=1) from None
+    removed = run_async(lambda: with_actions(settings, config, work, playbooks=False))
     out.print(plain(f"{name} removed from the critical set" if removed
                     else f"{name} was not critical"))

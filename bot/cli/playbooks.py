@@ -30,10 +30,8 @@ from bot.cli.plain import markup, plain
 from bot.config import Settings
 from bot.plaintext import reveal
 from bot.store.playbook_models import RunStatus
-from bot.wiring import Warden, build_notifiers
+from bot.wiring import Warden
 from playbooks.runner import Progress as ProgressFn
-from playbooks.settings import sections
-from playbooks.wiring import BackendConfigError, open_backends
 
 T = TypeVar("T")
 
@@ -44,25 +42,24 @@ NoteOption = Annotated[str | None, typer.Option("--note", help="Note for the aud
 
 
 async def with_actions(settings: Settings, config: Path | None,
-                       work: Callable[[Actions], Awaitable[T]]) -> T:
-    """Open the store, the index backend and the storage; run ``work``; close them."""
-    playbooks_cfg, storage_cfg = sections(settings)
+                       work: Callable[[Actions], Awaitable[T]], *,
+                       playbooks: bool = True) -> T:
+    """Open the store and the door (the index backend and the storage with it); run
+    ``work``; close them. ``playbooks``: the work runs playbooks, so backends that
+    cannot be opened are a configuration error (exit 2)."""
     warden = await Warden.open(settings,
                                deadline_seconds=settings.index.command_deadline_seconds)
     try:
+        actions = await warden.open_actions()
         try:
-            backends = await open_backends(playbooks_cfg, storage_cfg)
-        except BackendConfigError as exc:
-            raise fail(str(exc)) from None
-        try:
-            actions = Actions(warden.sessions, backends, playbooks_cfg, settings.access.admins,
-                              notifiers=list(build_notifiers(settings)))
+            if playbooks and actions.backends is None:
+                raise fail(actions.unavailable)
             try:
                 return await work(actions)
             except ActionError as exc:
                 raise fail(str(exc), code=1) from None
         finally:
-            await backends.close()
+            await actions.close()
     finally:
         await warden.close()
 

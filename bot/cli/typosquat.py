@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from bot.access import NotAuthorized
+from bot.actions import Actions
 from bot.cli.common import (
     ActorOption,
     ConfigOption,
@@ -32,15 +32,11 @@ from bot.cli.common import (
     with_warden,
 )
 from bot.cli.plain import plain
+from bot.cli.playbooks import with_actions
 from bot.config import Settings
 from bot.plaintext import reveal
 from bot.wiring import Warden
-from detectors.typosquat.allowlist import (
-    add_false_positive,
-    allowable,
-    list_allowed,
-    require_admin,
-)
+from detectors.typosquat.allowlist import allowable, list_allowed
 from detectors.typosquat.names import InvalidName, Name, parse_name
 from detectors.typosquat.protected import (
     NamesFile,
@@ -201,15 +197,10 @@ def allow(
         raise fail("--reason must say why the pair is legitimate")
     who = actor or default_actor()
 
-    async def work(warden: Warden) -> None:
-        await require_admin(warden.sessions, settings.access.admins, who, candidate, reason)
-        async with warden.sessions.begin() as session:
-            await add_false_positive(session, candidate, target, who, reason)
+    async def work(actions: Actions) -> bool:
+        return await actions.allow(candidate, target, who, reason)
 
-    try:
-        run_async(lambda: with_warden(settings, work))
-    except NotAuthorized as exc:
-        raise fail(str(exc), code=1) from None
+    run_async(lambda: with_actions(settings, config, work, playbooks=False))
     out.print(plain(f"{parse_name(candidate).canonical} is allowed to resemble "
                     f"{parse_name(target).canonical} (by {who}: {reason})"))
 

@@ -22,7 +22,7 @@ from bot.indexdouble import IndexDoubleServer, IndexDoubleStore
 from bot.netdoubles import NetDoubles
 from bot.notify.base import Notifier
 from bot.wiring import Warden
-from playbooks.wiring import Backends, open_backends
+from playbooks.wiring import Backends
 
 ADMINS = ("alice", "bob")  # the demo's two admins: one requests, the other approves
 
@@ -74,13 +74,12 @@ async def open_world(console: bool, notifiers: dict[str, Notifier] | None = None
             warden = await Warden.open(settings, notifiers=notifiers)
             try:
                 await warden.ensure_critical_set()
-                backends = await open_backends(settings.playbooks, settings.storage)
-                actions = Actions(warden.sessions, backends, settings.playbooks,
-                                  settings.access.admins, notifiers=list(warden.pipeline.notifiers))
+                actions = await warden.open_actions()
                 try:
-                    yield World(root, index, server, net, warden, actions, backends)
+                    assert actions.backends is not None, actions.unavailable
+                    yield World(root, index, server, net, warden, actions, actions.backends)
                 finally:
-                    await backends.close()
+                    await actions.close()
             finally:
                 await warden.close()
         finally:

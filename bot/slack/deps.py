@@ -15,6 +15,7 @@ import structlog
 from slack_bolt.context.async_context import AsyncBoltContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.actions.gate import Gate
 from bot.config import Settings
 from bot.slack.options import SlackOptions
 from bot.slack.replay import SeenSignatures
@@ -122,10 +123,27 @@ class SlackDeps:
     # One connection pool for the Web API and response URLs (set while the app runs).
     http: aiohttp.ClientSession | None = None
     seen: SeenSignatures = field(init=False)
+    gate: Gate = field(init=False)
 
     def __post_init__(self) -> None:
         shared = not is_sqlite(self.settings.store.url)  # PostgreSQL: replicas share it
         self.seen = SeenSignatures(self.sessions, self.clock, shared=shared)
+        # The door's own check, for the middleware's early refusal (before any listener).
+        self.gate = Gate(self.sessions, self.options.admins, self.clock)
+
+    @property
+    def door(self) -> Actions:
+        """The actions layer every listener acts through (opened at start-up)."""
+        if self.actions is None:
+            raise RuntimeError("the Slack app is not started: no actions layer yet")
+        return self.actions
+
+    @property
+    def playbooks_problem(self) -> str | None:
+        """Why playbooks cannot run here, or None when they can."""
+        if self.actions is None:
+            return self.actions_problem
+        return self.actions.unavailable if self.actions.backends is None else None
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self.background.spawn(work, name)

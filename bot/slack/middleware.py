@@ -18,10 +18,10 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.actions.errors import NotAuthorized
 from bot.slack.deps import CONTEXT_KEY, SlackDeps
 from bot.slack.replay import SeenSignatures
 from bot.slack.reply import Who, tell
-from playbooks.runs import audit
 
 __all__ = ["AdminGuard", "AttachDeps", "ReplayGuard", "refusal_text"]
 
@@ -92,9 +92,9 @@ class AdminGuard(AsyncMiddleware):
         if body.get("type") == "event_callback" or user in self.deps.options.admins:
             return await next()
         action, target, detail = _what(body)
-        async with self.deps.sessions.begin() as s:
-            audit(s, self.deps.clock(), actor=user or "unknown", action=action, target=target,
-                  outcome="refused", why="not in access.admins", via="slack", **detail)
+        gate = self.deps.gate  # the door's own check, here before any listener runs
+        await gate.refuse(NotAuthorized(gate.why_not(user)), actor=user, action=action,
+                          target=target, via="slack", **detail)
         text = refusal_text(user)
         if body.get("command"):
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})

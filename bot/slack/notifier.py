@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import structlog
@@ -29,6 +29,9 @@ from bot.slack.render.run import run_message
 from bot.store.playbook_models import PlaybookRun
 from bot.store.slack_models import SlackPost
 from playbooks.views import RunView
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 __all__ = ["SlackNotifier"]
 
@@ -109,3 +112,8 @@ class SlackNotifier:
             await self.sync_incident(runs[0].incident_id)
         else:
             await self._run_message(runs[0], None)
+
+
+def build_notifier(settings: Settings, sessions: async_sessionmaker[AsyncSession]
+                   ) -> SlackNotifier:
+    return SlackNotifier(sessions, SlackOptions.from_settings(settings))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.config import Settings
 
-__all__ = ["SlackOptions"]
+__all__ = ["SlackOptions", "configured"]
 
 
 def _secret(value: Any) -> str | None:
@@ -55,3 +55,10 @@ class SlackOptions:
     @property
     def socket_enabled(self) -> bool:
         return bool(self.socket_mode and self.bot_token and self.app_token)
+
+
+def configured(settings: Settings) -> bool:
+    """Is there enough to talk to Slack (a bot token, and a signing secret or Socket Mode)?
+    (Read before slack-bolt is imported: it loads only where Slack is used.)"""
+    options = SlackOptions.from_settings(settings)
+    return options.http_enabled or options.socket_enabled

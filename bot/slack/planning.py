@@ -71,17 +71,17 @@ async def _notice(client: AsyncWebClient, opened: tuple[str, str], title: str, t
 
 async def show_plan(deps: SlackDeps, client: AsyncWebClient, user: str, state: PlanState,
                     view_id: str, view_hash: str) -> None:
-    if deps.actions is None:
+    if (problem := deps.playbooks_problem) is not None:
         view = notice_modal(PLAYBOOK_LABELS.get(state.playbook, state.playbook),
-                            f"{state.target.describe()}: {deps.actions_problem}")
+                            f"{state.target.describe()}: {problem}")
     else:
         try:
-            plan = await deps.actions.plan(user, state.playbook, state.target,
+            plan = await deps.door.plan(user, state.playbook, state.target,
                                            reason=state.reason or "(reason given on submit)",
                                            options=state.options)
-            playbook = deps.actions.playbooks[state.playbook]
+            playbook = deps.door.playbooks[state.playbook]
             view = plan_modal(state, plan,
-                              approval=deps.actions.approval_required(playbook, plan))
+                              approval=deps.door.approval_required(playbook, plan))
         except ActionError as exc:
             view = plan_modal(state, None, approval=False, error=str(exc))
     try:
@@ -144,11 +144,11 @@ async def replan(deps: SlackDeps, client: AsyncWebClient, body: dict[str, Any]) 
 async def submit(deps: SlackDeps, client: AsyncWebClient, who: Who, state: PlanState,
                  reason: str) -> None:
     """Request the run; run it now unless a second admin must approve it first."""
-    if deps.actions is None:
-        await tell(client, who, deps.actions_problem)
+    if (problem := deps.playbooks_problem) is not None:
+        await tell(client, who, problem)
         return
     try:
-        run = await deps.actions.request(who.user, state.playbook, state.target, reason=reason,
+        run = await deps.door.request(who.user, state.playbook, state.target, reason=reason,
                                          options=state.options, incident_id=state.incident_id)
     except ActionError as exc:
         await tell(client, who, f"Not requested: {exc}")
@@ -163,10 +163,10 @@ async def submit(deps: SlackDeps, client: AsyncWebClient, who: Who, state: PlanS
 
 async def execute(deps: SlackDeps, client: AsyncWebClient, who: Who, run_id: int, *,
                   resume: bool) -> None:
-    if deps.actions is None:
-        await tell(client, who, deps.actions_problem)
+    if (problem := deps.playbooks_problem) is not None:
+        await tell(client, who, problem)
         return
-    go = deps.actions.resume if resume else deps.actions.run
+    go = deps.door.resume if resume else deps.door.run
     try:
         run = await go(run_id, who.user, Progress(deps, run_id))
     except ActionError as exc:
@@ -188,10 +188,10 @@ def _outcome(run: RunView) -> str:
 async def decide(deps: SlackDeps, client: AsyncWebClient, who: Who, run_id: int,
                  decision: str) -> None:
     """Approve (then run, as the approver) or reject a run that awaits approval."""
-    if deps.actions is None:
-        await tell(client, who, deps.actions_problem)
+    if (problem := deps.playbooks_problem) is not None:
+        await tell(client, who, problem)
         return
-    decide_ = deps.actions.approve if decision == "approve" else deps.actions.reject
+    decide_ = deps.door.approve if decision == "approve" else deps.door.reject
     try:
         run = await decide_(run_id, who.user)
     except ActionError as exc:

@@ -1,26 +1,20 @@
-"""The admins' allowlist of legitimate look-alike pairs, kept in the store and audited.
+"""The admins' allowlist of legitimate look-alike pairs, kept in the store.
 
 `add_false_positive` is what an admin's "false positive" (Slack button or
-`warden typosquat allow`) calls: it records the pair and an audit entry in the caller's
-transaction. The actor check belongs to the caller (the actions layer); `require_admin`
-is the check the CLI uses until then, auditing refusals too.
+`warden typosquat allow`) comes to, through the actions layer (bot.actions), which
+checks the actor and writes the audit row in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access
 from bot.plaintext import reveal
-from bot.store.models import AuditEntry
 from bot.store.typosquat_models import TyposquatAllow
 from detectors.typosquat.names import InvalidName, Name, describe_hidden, hidden_in, parse_name
-
-ACTION = "typosquat.false_positive"
 
 
 def allowable(raw: str) -> Name:
@@ -36,8 +30,8 @@ def allowable(raw: str) -> Name:
 async def add_false_positive(
     session: AsyncSession, candidate: str, target: str, actor: str, reason: str, *,
     incident_id: int | None = None, now: datetime | None = None,
-) -> TyposquatAllow:
-    """Allowlist (candidate, target) and audit it; idempotent (a repeat is audited too).
+) -> bool:
+    """Allowlist (candidate, target); idempotent. True when the pair is new.
 
     Raises InvalidName for a name that cannot be a project name (or holds invisible
     characters: never a legitimate one), ValueError for an empty actor or reason.
@@ -49,28 +43,12 @@ async def add_false_positive(
     row = (await session.execute(select(TyposquatAllow).where(
         TyposquatAllow.candidate == cand, TyposquatAllow.target == targ
     ))).scalar_one_or_none()
-    created = row is None
-    if row is None:
-        row = TyposquatAllow(candidate=cand, target=targ, reason=reason, actor=actor,
-                             created_at=now, incident_id=incident_id)
-        session.add(row)
-    session.add(AuditEntry(
-        at=now, actor=actor, action=ACTION, target=f"project:{cand}", outcome="done",
-        reason=reason, incident_id=incident_id,
-        detail={"candidate": cand, "target": targ, "created": created},
-    ))
+    if row is not None:
+        return False
+    session.add(TyposquatAllow(candidate=cand, target=targ, reason=reason, actor=actor,
+                               created_at=now, incident_id=incident_id))
     await session.flush()
-    return row
-
-
-async def require_admin(
-    sessions: async_sessionmaker[AsyncSession], admins: Sequence[str], actor: str,
-    candidate: str, reason: str,
-) -> None:
-    """Refuse unless `actor` is in access.admins; a refusal is audited (and committed, in
-    its own transaction, since the caller's work will not happen)."""
-    await access.require_admin(sessions, admins, actor, ACTION,
-                               f"project:{parse_name(candidate).canonical}", reason)
+    return True
 
 
 async def is_allowed(session: AsyncSession, candidate: str, target: str) -> bool:

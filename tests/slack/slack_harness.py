@@ -25,8 +25,10 @@ from bot.actions import Actions
 from bot.config import load_settings
 from bot.incidents import record_finding
 from bot.notify.outbox import deliver_pending
-from bot.slack import SLACK, SlackDeps, SlackNotifier, mount
+from bot.slack.app import SLACK, mount
 from bot.slack.client import RetryPolicy
+from bot.slack.deps import SlackDeps
+from bot.slack.notifier import SlackNotifier
 from bot.slack.options import SlackOptions
 from bot.store.models import AuditEntry, Incident, OutboxMessage
 from bot.types import Evidence, Finding, Severity

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack import EVENTS_PATH
+from bot.slack.app import EVENTS_PATH
 from bot.slack.listeners.commands import SUBS
 
 MANIFEST = Path(__file__).resolve().parents[2] / "config" / "slack-manifest.yml"

@@ -151,7 +151,7 @@ def test_allow_is_for_admins_and_audited(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("WARDEN_ACCESS_ADMINS", "alice")
     code, _, stderr = run("allow", "pyaml", "pyyaml", "--reason", "separate project",
                           "--actor", "mallory")
-    assert code == 1 and "not in access.admins" in stderr
+    assert code == 1 and "is not an admin (access.admins)" in stderr
     code, stdout, _ = run("allow", "PyAML", "PyYAML", "--reason", "separate project",
                           "--actor", "alice")
     assert code == 0 and "pyaml is allowed to resemble pyyaml" in stdout

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.access import NotAuthorized
+from bot.actions import Actions, InvalidState, NotAuthorized
 from bot.config import load_settings
 from bot.events import IndexEvent, parse_action
 from bot.ledger import Ledger, TrackedProjects
@@ -20,12 +20,12 @@ from bot.store.db import create_engine, session_factory
 from bot.store.models import AuditEntry, Incident, Project
 from bot.store.typosquat_models import TyposquatAllow
 from detectors.base import Context
-from detectors.typosquat.allowlist import add_false_positive, is_allowed, require_admin
+from detectors.typosquat.allowlist import is_allowed
 from detectors.typosquat.detector import TyposquatDetector
 from detectors.typosquat.index import ProtectedIndex
-from detectors.typosquat.names import InvalidName
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.verdict import Analyzer
+from playbooks.settings import PlaybooksSection
 
 T0 = datetime(2024, 3, 27, 12, tzinfo=UTC)
 
@@ -129,21 +129,23 @@ async def test_first_release_of_a_never_seen_project_only(
 async def test_false_positive_is_stored_audited_and_respected(
     sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
 ) -> None:
-    async with sessions.begin() as session:
-        await add_false_positive(session, "Requests-Lite", "requests", "alice", "our own fork")
-        await add_false_positive(session, "requests_lite", "Requests", "bob", "said twice")
-        with pytest.raises(InvalidName):
-            await add_false_positive(session, "not a name", "requests", "alice", "x")
-        with pytest.raises(ValueError, match="reason"):
-            await add_false_positive(session, "reqeusts", "requests", "alice", " ")
+    actions = Actions(sessions, None, PlaybooksSection(), ["alice", "bob"])
+    assert await actions.allow("Requests-Lite", "requests", "alice", "our own fork")
+    assert not await actions.allow("requests_lite", "Requests", "bob", "said twice")
+    with pytest.raises(InvalidState, match=r"not a name|project name"):
+        await actions.allow("not a name", "requests", "alice", "x")
+    with pytest.raises(InvalidState, match="reason"):
+        await actions.allow("reqeusts", "requests", "alice", " ")
     async with sessions() as session:
         [row] = (await session.execute(select(TyposquatAllow))).scalars()
         assert (row.candidate, row.target, row.actor, row.reason) == (
             "requests-lite", "requests", "alice", "our own fork")
         audits = list((await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars())
-        assert [(a.actor, a.action, a.target, a.outcome, a.detail["created"]) for a in audits] == [
-            ("alice", "typosquat.false_positive", "project:requests-lite", "done", True),
-            ("bob", "typosquat.false_positive", "project:requests-lite", "done", False)]
+        assert [(a.actor, a.action, a.outcome, a.detail.get("created")) for a in audits] == [
+            ("alice", "typosquat.false_positive", "done", True),
+            ("bob", "typosquat.false_positive", "done", False),
+            ("alice", "typosquat.false_positive", "refused", None),
+            ("alice", "typosquat.false_positive", "refused", None)]
         assert await is_allowed(session, "requests-lite", "requests")
         assert not await is_allowed(session, "requests-lite", "flask")
     await pipeline(sessions, detector(fresh_index)).commit_batch([
@@ -152,16 +154,17 @@ async def test_false_positive_is_stored_audited_and_respected(
         "project:requests-ssl"]
 
 
-async def test_only_admins_may_allowlist_and_refusals_are_audited(
+async def test_only_admins_may_allowlist_and_refusals_are_audited_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await require_admin(sessions, ["alice"], "alice", "reqeusts", "ok")
+    actions = Actions(sessions, None, PlaybooksSection(), ["alice"])
     with pytest.raises(NotAuthorized):
-        await require_admin(sessions, ["alice"], "mallory", "reqeusts", "let me")
+        await actions.allow("reqeusts", "requests", "mallory", "let me")
     async with sessions() as session:
         [audit] = (await session.execute(select(AuditEntry))).scalars()
         assert (audit.actor, audit.outcome, audit.target) == (
             "mallory", "refused", "project:reqeusts")
+        assert (await session.execute(select(TyposquatAllow))).first() is None
 
 
 async def test_a_maintainer_of_the_target_may_create_look_alikes(

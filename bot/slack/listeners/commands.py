@@ -54,7 +54,7 @@ async def _show(deps: SlackDeps, client: AsyncWebClient, who: Who, args: list[st
     if incident is None:
         await tell(client, who, f"There is no incident #{incident_id}.")
         return
-    names = deps.actions.playbooks if deps.actions else {}
+    names = deps.door.playbooks if deps.playbooks_problem is None else {}
     blocks = [b.to_dict() for b in incident_blocks(incident, deps.options.index_url, names)]
     text = f"Incident #{incident_id}"
     if post is not None and post.ts:

@@ -49,7 +49,7 @@ async def show_incident(deps: SlackDeps, client: AsyncWebClient, who: Who,
     if incident is None or not who.trigger_id:
         await tell(client, who, f"There is no incident #{incident_id}.")
         return
-    names = deps.actions.playbooks if deps.actions else {}
+    names = deps.door.playbooks if deps.playbooks_problem is None else {}
     blocks = incident_blocks(incident, deps.options.index_url, names)
     await client.views_open(trigger_id=who.trigger_id, view=View(
         type="modal", title=f"Incident #{incident_id}", close="Close", blocks=blocks).to_dict())

@@ -10,11 +10,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import ActionError, typosquat_pair
 from bot.incidents import Status
 from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.render.modals import fp_modal
 from bot.slack.reply import Who, tell
-from bot.slack.triage import TriageError, assign, change_status, typosquat_pair
 from bot.store.models import Incident
 
 __all__ = ["register"]
@@ -31,9 +31,8 @@ async def status_work(deps: SlackDeps, client: AsyncWebClient, who: Who, inciden
     """Change the status; refusals are told privately (a click's success shows in the
     message itself, a command's is confirmed when `confirm`)."""
     try:
-        extra = await change_status(deps.sessions, deps.notifiers, deps.options.admins,
-                                    incident_id, to, who.user, deps.clock(), note)
-    except TriageError as exc:
+        extra = await deps.door.change_status(incident_id, to, who.user, note, via="slack")
+    except ActionError as exc:
         await tell(client, who, f"Incident #{incident_id}: {exc}")
         return
     if extra.get("allowlisted"):
@@ -45,9 +44,8 @@ async def status_work(deps: SlackDeps, client: AsyncWebClient, who: Who, inciden
 
 async def assign_work(deps: SlackDeps, client: AsyncWebClient, who: Who, incident_id: int) -> None:
     try:
-        await assign(deps.sessions, deps.notifiers, deps.options.admins, incident_id, who.user,
-                     who.user, deps.clock())
-    except TriageError as exc:
+        await deps.door.assign(incident_id, who.user, who.user, via="slack")
+    except ActionError as exc:
         await tell(client, who, f"Incident #{incident_id}: {exc}")
 
 

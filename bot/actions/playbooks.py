@@ -1,8 +1,5 @@
-"""The one door for admin actions: actor check, approval, audit, then the playbook.
+"""Playbooks through the door: plan, request, approve, run, resume; each audited.
 
-Slack and the CLI are two thin faces on these calls::
-
-    actions = Actions(sessions, backends, playbooks_config, settings.access.admins)
     plan = await actions.plan("alice", "restore", Target(project="atomicwrites"))
     run = await actions.request("alice", "restore", Target(project="atomicwrites"),
                                 reason="maintainer deleted a critical project",
@@ -10,12 +7,11 @@ Slack and the CLI are two thin faces on these calls::
     run = await actions.approve(run.id, "bob")        # a second, different admin
     run = await actions.run(run.id, "bob")            # apply + verify; resume() after a crash
 
-Every attempt is audited (``audit_log``), refusals included: an actor not in
-``access.admins``, an admin approving their own request, a plan with blockers, a run
-that still needs its approval. Each step of a run is audited before and after it
-touches the index (see playbooks.runs). A run that finishes and verifies marks its
-incident mitigated. Errors are ``ActionError`` subclasses whose message is meant for
-the admin.
+Every attempt is audited, refusals included: an actor not in ``access.admins``, an
+admin approving their own request, a plan with blockers, a run that still needs its
+approval. Each step of a run is audited before and after it touches the index (see
+playbooks.runs). A run that finishes and verifies marks its incident mitigated, and the
+incident's notifiers (Slack included, whichever face ran it) hear of it.
 """
 
 from __future__ import annotations
@@ -24,98 +20,50 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions.base import DoorBase
+from bot.actions.errors import (
+    ActionError,
+    ApprovalRequired,
+    Busy,
+    InvalidState,
+    NotAuthorized,
+    NotFound,
+    PlanRefused,
+)
+from bot.audit import audit
 from bot.incidents import Status, TransitionError, transition
 from bot.metrics import PLAYBOOK_RUNS
 from bot.store.models import Incident, TimelineEntry
 from bot.store.playbook_models import PlaybookRun, RunStatus
 from playbooks.base import Plan, Playbook, PlaybookContext, Target
-from playbooks.registry import build_playbooks, resolve
+from playbooks.registry import resolve
 from playbooks.runner import Progress, execute
-from playbooks.runs import LeaseLost, RunBusy, RunStore, approver_of, audit, new_owner
-from playbooks.settings import PlaybooksSection
-from playbooks.views import RunView, StepView
-from playbooks.wiring import Backends
+from playbooks.runs import LeaseLost, RunBusy, approver_of
+from playbooks.views import RunView
 
-__all__ = [
-    "ActionError",
-    "Actions",
-    "ApprovalRequired",
-    "Busy",
-    "InvalidState",
-    "NotAuthorized",
-    "NotFound",
-    "PlanRefused",
-    "RunView",
-    "StepView",
-]
+__all__ = ["PlaybookActions"]
 
 
-class ActionError(Exception):
-    """Refused or impossible; ``str(err)`` is the message for the admin."""
-
-
-class NotAuthorized(ActionError):
-    pass
-
-
-class NotFound(ActionError):
-    pass
-
-
-class InvalidState(ActionError):
-    pass
-
-
-class ApprovalRequired(InvalidState):
-    pass
-
-
-class Busy(ActionError):
-    pass
-
-
-class PlanRefused(ActionError):
-    def __init__(self, plan: Plan) -> None:
-        super().__init__("refused: " + "; ".join(plan.blockers))
-        self.plan = plan
-
-
-class Actions:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], backends: Backends,
-                 config: PlaybooksSection, admins: Sequence[str], *,
-                 notifiers: Sequence[str] = (),
-                 playbooks: Mapping[str, Playbook] | None = None) -> None:
-        self.sessions = sessions
-        self.backends = backends
-        self.config = config
-        self.admins = frozenset(admins)
-        self.notifiers = list(notifiers)
-        self.playbooks = build_playbooks() if playbooks is None else playbooks
-        self.store = RunStore(sessions, lease_seconds=config.lease_seconds)
-        self.owner = new_owner()
+class PlaybookActions(DoorBase):
+    """The playbook half of the door (see bot.actions.Actions for the whole)."""
 
     # -- helpers -----------------------------------------------------------------
 
     def _context(self, actor: str) -> PlaybookContext:
-        return PlaybookContext(self.sessions, self.backends.admin, self.backends.storage, actor,
+        backends = self.require_backends()
+        return PlaybookContext(self.sessions, backends.admin, backends.storage, actor,
                                self.store.last_plan)
 
     async def _refuse(self, error: ActionError, *, actor: str, action: str, target: str,
-                      reason: str | None = None, incident_id: int | None = None,
-                      **detail: Any) -> ActionError:
-        async with self.sessions.begin() as s:
-            audit(s, self.store.now(), actor=actor, action=action, target=target,
-                  outcome="refused", reason=reason, incident_id=incident_id, why=str(error),
-                  **detail)
-        return error
+                      **kw: Any) -> ActionError:
+        return await self.gate.refuse(error, actor=actor, action=action, target=target, **kw)
 
     async def _authorize(self, actor: str, action: str, target: str, **kw: Any) -> None:
-        if actor not in self.admins:
-            why = ("no admins are configured (access.admins)" if not self.admins
-                   else f"{actor!r} is not an admin (access.admins)")
-            raise await self._refuse(NotAuthorized(why), actor=actor, action=action,
+        await self.gate.authorize(actor, action, target, **kw)
+        if self.backends is None:
+            raise await self._refuse(ActionError(self.unavailable), actor=actor, action=action,
                                      target=target, **kw)
 
     async def _playbook(self, actor: str, name: str, target: str) -> Playbook:
@@ -141,7 +89,7 @@ class Actions:
         if plan.ok and plan.steps:
             # The index must be able to say who made the change (e.g. Warehouse journals
             # name an account); refused now rather than failing at the first step.
-            problem = await self.backends.admin.author_problem(actor)
+            problem = await self.require_backends().admin.author_problem(actor)
             if problem is not None:
                 return replace(plan, blockers=(problem,))
         return plan
@@ -183,7 +131,7 @@ class Actions:
                                      target=subject, blockers=list(plan.blockers), **kw)
         needs = self.approval_required(chosen, plan)
         async with self.sessions.begin() as s:
-            run = self.store.new_run(plan, backend=self.backends.admin.kind,
+            run = self.store.new_run(plan, backend=self.require_backends().admin.kind,
                                      destructive=chosen.destructive, approval_required=needs,
                                      requested_by=actor, incident_id=incident_id)
             s.add(run)
@@ -285,10 +233,10 @@ class Actions:
                 f"(warden playbook approve {run.id})"), **kw)
         if run.status in (RunStatus.REJECTED, RunStatus.CANCELLED):
             raise await self._refuse(InvalidState(f"run {run.id} is {run.status}"), **kw)
-        if run.backend != self.backends.admin.kind:
+        if run.backend != (kind := self.require_backends().admin.kind):
             raise await self._refuse(InvalidState(
                 f"run {run.id} was planned for the {run.backend} backend, "
-                f"this instance drives {self.backends.admin.kind}"), **kw)
+                f"this instance drives {kind}"), **kw)
         try:
             await self.store.claim(run.id, self.owner)
         except RunBusy as exc:
