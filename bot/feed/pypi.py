@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from bot.feed.changelog_xml import fast_changelog
 from bot.feed.client import BadAnswers, IndexClient
 from bot.feed.schema import (
     MAX_SERIAL,
@@ -40,9 +39,8 @@ def decode_changelog(value: Any, now: datetime | None = None) -> Page:
 
 
 def decode_changelog_body(body: bytes, now: datetime | None = None) -> Page:
-    """A changelog response body as a page: the strict fast path, else the general decoder."""
-    entries = fast_changelog(body)
-    return decode_changelog(decode_response(body) if entries is None else entries, now)
+    """A changelog response body as a checked page, decoded without entity expansion."""
+    return decode_changelog(decode_response(body), now)
 
 
 @dataclass(frozen=True, slots=True)
