@@ -1,8 +1,11 @@
 """Incident lifecycle: findings become incidents, deduplicated by a stable key.
 
-open → acknowledged → mitigated → resolved / false_positive. While an incident is
-not closed, a finding with the same key updates it (and its timeline) instead of
-opening another; every change leaves through the outbox in the same transaction.
+open → acknowledged → mitigated → resolved / false_positive, and only forward: a stale
+click never moves an incident back. The one way back is an explicit reopen (to open),
+from mitigated or closed. An incident is *open* (ACTIVE) until it is resolved or marked
+a false positive: open, acknowledged and mitigated all count, in every face. While it is,
+a finding with the same key updates it (and its timeline) instead of opening another;
+every change leaves through the outbox in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ class Status(StrEnum):
 _ALLOWED: dict[Status, set[Status]] = {
     Status.OPEN: {Status.ACKNOWLEDGED, Status.MITIGATED, Status.RESOLVED, Status.FALSE_POSITIVE},
     Status.ACKNOWLEDGED: {Status.MITIGATED, Status.RESOLVED, Status.FALSE_POSITIVE},
-    Status.MITIGATED: {Status.RESOLVED, Status.FALSE_POSITIVE, Status.ACKNOWLEDGED},
-    Status.RESOLVED: set(),
-    Status.FALSE_POSITIVE: set(),
+    Status.MITIGATED: {Status.RESOLVED, Status.FALSE_POSITIVE, Status.OPEN},
+    Status.RESOLVED: {Status.OPEN},
+    Status.FALSE_POSITIVE: {Status.OPEN},
 }
+_STAGE = {Status.OPEN: 0, Status.ACKNOWLEDGED: 1, Status.MITIGATED: 2, Status.RESOLVED: 3,
+          Status.FALSE_POSITIVE: 3}
+# "Open" in every face (CLI, Slack): not resolved, not a false positive.
+ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED, Status.MITIGATED)
 
 MAX_EVIDENCE = 200  # an incident that keeps repeating must not grow without bound
 
@@ -102,13 +109,23 @@ async def transition(
 ) -> None:
     current = Status(incident.status)
     if to not in _ALLOWED[current]:
-        raise TransitionError(f"incident {incident.id} is {current}; cannot become {to}")
+        back = _STAGE[to] < _STAGE[current]
+        raise TransitionError(f"incident {incident.id} is {current}; cannot become {to}"
+                              + (" (reopen it first)" if back else ""))
+    if to is Status.OPEN and current.closed:
+        taken = (await session.execute(select(Incident.id).where(
+            Incident.open_key == incident.dedup_key))).scalar_one_or_none()
+        if taken is not None:
+            raise TransitionError(f"incident {taken} is open for the same subject; "
+                                  f"incident {incident.id} stays {current}")
     await session.refresh(incident, ["timeline"])
     incident.status = to.value
     incident.updated_at = now
     if to.closed:
         incident.open_key = None
         incident.closed_at = now
+    elif current.closed:  # reopened: findings with its key update it again
+        incident.open_key, incident.closed_at = incident.dedup_key, None
     _timeline(incident, now, actor, "status", status=to.value, previous=current.value, note=note)
     await session.flush()
     await enqueue(session, incident, "incident.updated", now, notifiers)

@@ -122,3 +122,23 @@ async def test_outbox_retries_then_delivers_once(sessions: async_sessionmaker[As
     async with sessions() as s:
         message = (await s.execute(select(OutboxMessage))).scalar_one()
         assert message.attempts == 2 and message.last_error == "down"
+
+
+async def test_only_forward_except_an_explicit_reopen(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as s:
+        incident = await record_finding(s, finding(), NOW, [])
+        await transition(s, incident, Status.MITIGATED, "alice", NOW, [])
+        with pytest.raises(TransitionError, match=r"reopen it first"):
+            await transition(s, incident, Status.ACKNOWLEDGED, "bob", NOW, [])
+        await transition(s, incident, Status.RESOLVED, "alice", NOW, [])
+        await transition(s, incident, Status.OPEN, "alice", NOW, [], note="it came back")
+        assert (incident.open_key, incident.closed_at) == (incident.dedup_key, None)
+        again = await record_finding(s, finding(serial=2), NOW, [])  # updates the reopened one
+        assert again.id == incident.id
+        await transition(s, incident, Status.FALSE_POSITIVE, "alice", NOW, [])
+        newer = await record_finding(s, finding(serial=3), NOW, [])  # a new one opens
+        assert newer.id != incident.id
+        with pytest.raises(TransitionError, match=f"incident {newer.id} is open"):
+            await transition(s, incident, Status.OPEN, "alice", NOW, [])

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from bot.actions import ActionError, Actions
 from bot.cli.plain import plain
 from bot.config import ConfigError, Settings, load_settings
 from bot.feed.client import IndexUnavailable
@@ -87,3 +88,26 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+
+async def with_actions(settings: Settings, config: Path | None,
+                       work: Callable[[Actions], Awaitable[T]], *,
+                       playbooks: bool = True) -> T:
+    """Open the store and the door (the index backend and the storage with it); run
+    ``work``; close them. ``playbooks``: the work runs playbooks, so backends that
+    cannot be opened are a configuration error (exit 2)."""
+    warden = await Warden.open(settings,
+                               deadline_seconds=settings.index.command_deadline_seconds)
+    try:
+        actions = await warden.open_actions()
+        try:
+            if playbooks and actions.backends is None:
+                raise fail(actions.unavailable)
+            try:
+                return await work(actions)
+            except ActionError as exc:
+                raise fail(str(exc), code=1) from None
+        finally:
+            await actions.close()
+    finally:
+        await warden.close()

@@ -20,10 +20,10 @@ from bot.cli.common import (
     out,
     run_async,
     settings_from,
+    with_actions,
     with_warden,
 )
 from bot.cli.plain import markup, plain
-from bot.cli.playbooks import with_actions
 from bot.critical import explain, recompute
 from bot.store.models import Project
 from bot.wiring import Warden

@@ -14,23 +14,21 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.actions import ActionError, Actions, RunView
+from bot.actions import Actions, RunView
 from bot.cli.common import (
     ActorOption,
     ConfigOption,
     JsonOption,
     default_actor,
     err,
-    fail,
     out,
     run_async,
     settings_from,
+    with_actions,
 )
 from bot.cli.plain import markup, plain
-from bot.config import Settings
 from bot.plaintext import reveal
 from bot.store.playbook_models import RunStatus
-from bot.wiring import Warden
 from playbooks.runner import Progress as ProgressFn
 
 T = TypeVar("T")
@@ -39,29 +37,6 @@ app = typer.Typer(help="Playbook runs: list, show, approve, run, resume.", no_ar
 
 RunIdArg = Annotated[int, typer.Argument(help="Playbook run number.")]
 NoteOption = Annotated[str | None, typer.Option("--note", help="Note for the audit log.")]
-
-
-async def with_actions(settings: Settings, config: Path | None,
-                       work: Callable[[Actions], Awaitable[T]], *,
-                       playbooks: bool = True) -> T:
-    """Open the store and the door (the index backend and the storage with it); run
-    ``work``; close them. ``playbooks``: the work runs playbooks, so backends that
-    cannot be opened are a configuration error (exit 2)."""
-    warden = await Warden.open(settings,
-                               deadline_seconds=settings.index.command_deadline_seconds)
-    try:
-        actions = await warden.open_actions()
-        try:
-            if playbooks and actions.backends is None:
-                raise fail(actions.unavailable)
-            try:
-                return await work(actions)
-            except ActionError as exc:
-                raise fail(str(exc), code=1) from None
-        finally:
-            await actions.close()
-    finally:
-        await warden.close()
 
 
 def run_with_progress(as_json: bool, work: Callable[[ProgressFn | None], Awaitable[T]]

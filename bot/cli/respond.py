@@ -26,13 +26,13 @@ from bot.cli.common import (
     out,
     run_async,
     settings_from,
+    with_actions,
 )
 from bot.cli.plain import plain
 from bot.cli.playbooks import (
     exit_for,
     print_run,
     run_with_progress,
-    with_actions,
 )
 from bot.store.playbook_models import RunStatus
 from playbooks.base import Plan, Target

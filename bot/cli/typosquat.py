@@ -29,10 +29,10 @@ from bot.cli.common import (
     out,
     run_async,
     settings_from,
+    with_actions,
     with_warden,
 )
 from bot.cli.plain import plain
-from bot.cli.playbooks import with_actions
 from bot.config import Settings
 from bot.plaintext import reveal
 from bot.wiring import Warden

@@ -16,7 +16,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents import Status, get_incident, list_incidents
+from bot.incidents import ACTIVE, Status, get_incident, list_incidents
 from bot.slack import lookups, planning
 from bot.slack.deps import SlackDeps, deps_of
 from bot.slack.listeners.incidents import status_work
@@ -29,7 +29,6 @@ from playbooks.base import Target
 __all__ = ["HELP", "register"]
 
 Work = Callable[[SlackDeps, AsyncWebClient, Who, list[str]], Coroutine[Any, Any, None]]
-OPEN = [Status.OPEN, Status.ACKNOWLEDGED, Status.MITIGATED]
 
 
 def _id(args: list[str]) -> str | None:
@@ -39,7 +38,7 @@ def _id(args: list[str]) -> str | None:
 async def _incidents(deps: SlackDeps, client: AsyncWebClient, who: Who, args: list[str]) -> None:
     which = args[0].lower() if args else "open"
     async with deps.sessions() as s:
-        found = await list_incidents(s, None if which == "all" else OPEN, limit=200)
+        found = await list_incidents(s, None if which == "all" else list(ACTIVE), limit=200)
     if which == "mine":
         found = [i for i in found if i.assignee == who.user]
     shown = incident_list(found, deps.clock(), f"{which.capitalize()} incidents")
