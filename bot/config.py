@@ -7,7 +7,6 @@ here. The defaults are complete, so the file is optional; `config/warden.toml` i
 annotated reference copy of them. Every problem surfaces as one `ConfigError`.
 """
 
-import json
 import os
 import tomllib
 from contextvars import ContextVar
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -27,6 +26,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.sections import Section, name_list
+from detectors.critical_settings import CriticalSection
 from detectors.domains.settings import DomainsSection
 from detectors.typosquat.settings import TyposquatSection
 from playbooks.settings import PlaybooksSection, StorageSection
@@ -73,20 +74,9 @@ def _mask_url(url: str) -> str:
     return parsed.render_as_string(hide_password=True).replace(":***@", f":{MASK}@", 1)
 
 
-def _name_list(value: Any) -> Any:
-    # The environment gives a string: a JSON list, or names separated by commas.
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            return json.loads(value)
-        return [name.strip() for name in value.split(",") if name.strip()]
-    return value
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class StoreSection(_Section):
+class StoreSection(Section):
     url: str = "sqlite+aiosqlite:///warden.db"
     echo: bool = False
 
@@ -102,7 +92,7 @@ class StoreSection(_Section):
         return value
 
 
-class IndexSection(_Section):
+class IndexSection(Section):
     url: str = "https://pypi.org"
     kind: Literal["pypi"] = "pypi"
     timeout_seconds: float = Field(default=30.0, gt=0)
@@ -119,7 +109,7 @@ class IndexSection(_Section):
         return _http_url(value).rstrip("/")
 
 
-class FeedSection(_Section):
+class FeedSection(Section):
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     batch_size: int = Field(default=5000, gt=0)
     start_serial: int | None = Field(default=None, ge=0)
@@ -127,36 +117,19 @@ class FeedSection(_Section):
     stall_incident_seconds: float = Field(default=900.0, gt=0)
 
 
-class NotifySection(_Section):
+class NotifySection(Section):
     console: bool = True
 
 
-class CriticalSection(_Section):
-    downloads: str | None = None
-    top: str = Field(default="1%", pattern=r"^\s*(\d+|\d+(\.\d+)?\s*%)\s*$")
-    total_projects: int = Field(default=600_000, gt=0)
-    stack: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    dependency_limit: int = Field(default=5000, gt=0)
-    new_maintainer_hours: float = Field(default=72.0, gt=0)
-    severity: dict[str, Literal["info", "warning", "high", "critical"]] = Field(
-        default_factory=dict
-    )
-
-    _lists_from_env = field_validator("stack", "projects", mode="before")(
-        lambda cls, value: _name_list(value)
-    )
-
-
-class AccessSection(_Section):
+class AccessSection(Section):
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     _admins_from_env = field_validator("admins", mode="before")(
-        lambda cls, value: _name_list(value)
+        lambda cls, value: name_list(value)
     )
 
 
-class LogSection(_Section):
+class LogSection(Section):
     # `json` would shadow BaseModel.json(); the option is still called log.json everywhere.
     model_config = ConfigDict(populate_by_name=True)
 
@@ -170,7 +143,7 @@ class LogSection(_Section):
         return str(value).lower() if isinstance(value, bool | str) else value
 
 
-class ServiceSection(_Section):
+class ServiceSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     ready_max_feed_age_seconds: float = Field(default=300.0, gt=0)
@@ -181,7 +154,7 @@ class ServiceSection(_Section):
     shutdown_seconds: float = Field(default=8.0, gt=0)
 
 
-class SlackSection(_Section):
+class SlackSection(Section):
     api_url: str = "https://slack.com/api/"
     channel: str = Field(default="#index-warden", min_length=1)
     bot_token: SecretStr | None = None

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.feed.pypi import ProjectFacts, PyPIFeed, RejectedDocument
+from bot.facts import ProjectFacts
+from bot.feed.pypi import PyPIFeed, RejectedDocument
 from bot.ledger import Ledger, TrackedProjects
 from bot.names import canonicalize
 from bot.store.models import CriticalMark, Project

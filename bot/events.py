@@ -8,10 +8,12 @@ keeps its raw text, so nothing is silently dropped.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class EventKind(StrEnum):
@@ -131,3 +133,29 @@ def parse_action(
             user=m.group(2), old_role=m.group(1), role=m.group(3),
         )
     return IndexEvent(serial, at, EventKind.OTHER, project, version, action)
+
+
+MAX_VERBATIM = 64 * 1024  # what a rejected entry keeps of itself
+
+
+def _short(value: Any, depth: int = 0) -> Any:
+    """`value` made safe to serialize: long strings cut, huge integers described."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        # str() of an integer beyond 4,300 digits raises ValueError.
+        return value if value.bit_length() <= 256 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return value if len(value) <= 2048 else f"{value[:2048]}…(+{len(value) - 2048} chars)"
+    if isinstance(value, list | tuple) and depth < 4:
+        items = [_short(v, depth + 1) for v in value[:16]]
+        return items + ([f"…(+{len(value) - 16} items)"] if len(value) > 16 else [])
+    if isinstance(value, dict) and depth < 4:
+        return {str(k)[:256]: _short(v, depth + 1) for k, v in list(value.items())[:16]}
+    return f"<{type(value).__name__}>"
+
+
+def verbatim(value: Any) -> str:
+    """The received value as JSON text (control characters escaped), capped in size."""
+    text = json.dumps(_short(value), ensure_ascii=True, default=repr)
+    return text if len(text) <= MAX_VERBATIM else text[:MAX_VERBATIM] + "…"

@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.events import EventKind, IndexEvent, RejectedEntry
-from bot.feed.pypi import ProjectFacts
-from bot.feed.schema import verbatim
+from bot.events import EventKind, IndexEvent, RejectedEntry, verbatim
+from bot.facts import ProjectFacts
 from bot.names import canonicalize
 from bot.store.models import Account, File, Project, Release, Role
 

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.events import IndexEvent, RejectedEntry
+from bot.facts import ProjectFacts
 from bot.feed.anomalies import rejected_finding, store_rejects
-from bot.feed.pypi import ProjectFacts
 from bot.incidents import record_finding
 from bot.ledger import Ledger, TrackedProjects
 from bot.metrics import FEED_ANOMALIES
@@ -147,7 +147,7 @@ class Pipeline:
                 # Someone (another replica, an earlier run) already stored these.
                 events = [e for e in events if e.serial > cursor]
             ledger = Ledger(session, self.tracked)
-            ctx = Context(session=session, ledger=ledger, settings=self.settings, now=now)
+            ctx = Context(session=session, ledger=ledger, now=now)
             problems: list[RejectedEntry] = []
             if events:
                 for fact in facts:
@@ -184,7 +184,7 @@ class Pipeline:
         now = now or datetime.now(UTC)
         opened: list[int] = []
         async with self.sessions.begin() as session:
-            ctx = Context(session, Ledger(session, self.tracked), self.settings, now)
+            ctx = Context(session, Ledger(session, self.tracked), now)
             for detector in self.detectors:
                 for finding in await detector.sweep(ctx):
                     incident = await record_finding(session, finding, now, self.notifiers)

@@ -65,7 +65,10 @@ def sweep_progress(stage: str, done: int, total: int) -> None:
 
 
 def build_detectors(settings: Settings) -> list[Detector]:
-    return [CriticalChangeDetector(), TyposquatDetector.from_settings(settings),
+    return [CriticalChangeDetector(settings.critical, settings.index.url),
+            TyposquatDetector(settings.typosquat,
+                              extra_protected=tuple(settings.critical.projects),
+                              index_url=settings.index.url),
             DomainDetector(settings.domains, progress=sweep_progress)]
 
 

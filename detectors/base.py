@@ -12,13 +12,13 @@ from bot.events import IndexEvent
 from bot.types import Finding
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from bot.ledger import Ledger
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a detector may use: the store (inside the batch's transaction) and settings.
+    """What a detector may use: the store (inside the batch's transaction) and the time.
+    (Its own settings section it was given when built, and nothing else of the config.)
 
     Detectors run before the ledger applies the event they look at, so the ledger
     still shows what a removal is about to take away.
@@ -26,7 +26,6 @@ class Context:
 
     session: AsyncSession
     ledger: Ledger
-    settings: Settings
     now: datetime
 
 

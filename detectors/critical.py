@@ -19,6 +19,7 @@ from bot.ledger import Loss
 from bot.store.models import AuditEntry, Incident, Project, Release
 from bot.types import Evidence, Finding, Severity
 from detectors.base import Context
+from detectors.critical_settings import CriticalSection
 
 DEFAULT_SEVERITY = {
     "project-removed": Severity.CRITICAL,
@@ -55,6 +56,11 @@ def lost_summary(loss: Loss) -> str:
 class CriticalChangeDetector:
     name = "critical"
 
+    def __init__(self, cfg: CriticalSection | None = None,
+                 index_url: str = "https://pypi.org") -> None:
+        self.cfg = cfg or CriticalSection()
+        self.index_url = index_url.rstrip("/")
+
     async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]:
         findings = await self._takeover_chain(event, ctx)
         if event.project not in ctx.ledger.tracked:
@@ -82,11 +88,11 @@ class CriticalChangeDetector:
         return []
 
     def _severity(self, ctx: Context, kind: str) -> Severity:
-        configured = ctx.settings.critical.severity.get(kind)
+        configured = self.cfg.severity.get(kind)
         return Severity(configured) if configured else DEFAULT_SEVERITY[kind]
 
     def _event_evidence(self, event: IndexEvent, project: Project, ctx: Context) -> Evidence:
-        base = ctx.settings.index.url
+        base = self.index_url
         return Evidence(
             summary=f"changelog #{event.serial} {event.at.isoformat()}: {event.raw}"
                     + (f" ({event.version})" if event.version else ""),
@@ -163,7 +169,7 @@ class CriticalChangeDetector:
         if not event.user:
             return []
         roles = await ctx.ledger.roles(project.name)
-        window = timedelta(hours=ctx.settings.critical.new_maintainer_hours)
+        window = timedelta(hours=self.cfg.new_maintainer_hours)
         owners = [(r, a) for r, a in roles if r.role == "Owner" and r.removed_at is None]
         leaving = any(a.username == event.user for _, a in owners)
         if not leaving or (event.kind is EventKind.ROLE_CHANGE and event.role == "Owner"):
@@ -186,7 +192,7 @@ class CriticalChangeDetector:
     async def _release_by_newcomer(
         self, event: IndexEvent, project: Project, ctx: Context
     ) -> list[Finding]:
-        window = timedelta(hours=ctx.settings.critical.new_maintainer_hours)
+        window = timedelta(hours=self.cfg.new_maintainer_hours)
         roles = await ctx.ledger.roles(project.name)
         # The project's first role holder (its creator) is not a newcomer to it.
         founder = min(roles, key=lambda ra: (ra[0].added_serial is not None,
@@ -243,7 +249,7 @@ class CriticalChangeDetector:
                     Evidence(summary=f"changelog #{event.serial} {event.at.isoformat()}: "
                                      f"{event.project} {event.raw}",
                              serial=event.serial, at=event.at.isoformat(),
-                             url=f"{ctx.settings.index.url}/project/{event.project}/"),
+                             url=f"{self.index_url}/project/{event.project}/"),
                 ),
                 playbooks=("freeze", "unverify-email", "yank"),
             ))

@@ -7,28 +7,17 @@ the environment).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-if TYPE_CHECKING:
-    from bot.config import Settings
+from bot.sections import Section, name_list
 
-__all__ = ["PlaybooksSection", "StorageSection", "sections"]
-
-
-def _names(value: Any) -> Any:
-    if isinstance(value, str):  # from the environment: "restore,yank"
-        return [n.strip() for n in value.split(",") if n.strip()]
-    return value
+__all__ = ["PlaybooksSection", "StorageSection"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class PlaybooksSection(_Section):
+class PlaybooksSection(Section):
     # A destructive playbook (yank, freeze, unverify-email, quarantine, remove-malware,
     # restore) runs only after a second, different admin approved it ...
     two_admin_approval: bool = True
@@ -58,10 +47,10 @@ class PlaybooksSection(_Section):
     timeout_seconds: float = Field(default=60.0, gt=0)
 
     _waived_from_env = field_validator("approval_waived", mode="before")(
-        lambda cls, value: _names(value))
+        lambda cls, value: name_list(value))
 
 
-class StorageSection(_Section):
+class StorageSection(Section):
     # Where blobs are found for a restore: "filesystem" (a directory holding
     # packages/<b2[:2]>/<b2[2:4]>/<b2[4:]>/<filename>) or "s3" (a bucket, versioned or not).
     kind: Literal["filesystem", "s3"] = "filesystem"
@@ -73,8 +62,3 @@ class StorageSection(_Section):
     # Unset: botocore's usual chain (AWS_* environment, profile, instance role).
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None  # WARDEN_STORAGE_S3_SECRET_ACCESS_KEY
-
-
-def sections(settings: Settings) -> tuple[PlaybooksSection, StorageSection]:
-    """The ``playbooks`` and ``storage`` sections of the effective configuration."""
-    return settings.playbooks, settings.storage

@@ -108,7 +108,7 @@ async def run(plan_body: bytes, head: int, json_body: str | None = None
                "backoff_max_seconds": 0.02, "timeout_seconds": 5},
         feed={"start_serial": START}, critical={"top": "0", "projects": ["demo"]},
         notify={"console": False},
-    ), detectors=[CriticalChangeDetector()], notifiers={})
+    ), detectors=[CriticalChangeDetector(index_url=url)], notifiers={})
     w.feed.resend_backoff_seconds = 0.01
     await w.ensure_critical_set()
     outcome: Any

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.events import EventKind, IndexEvent, RejectedEntry
+from bot.events import EventKind, IndexEvent, RejectedEntry, verbatim
 from bot.feed.pypi import RejectedDocument, decode_project
-from bot.feed.schema import MAX_SERIAL, check_entry, check_page, verbatim
+from bot.feed.schema import MAX_SERIAL, check_entry, check_page
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 AT = datetime(2022, 5, 14, 12, 0, tzinfo=UTC)

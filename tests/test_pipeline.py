@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
 from bot.events import EventKind, IndexEvent, parse_action
-from bot.feed.pypi import FileFacts, ProjectFacts
+from bot.facts import FileFacts, ProjectFacts
 from bot.ledger import Ledger, TrackedProjects
 from bot.pipeline import Pipeline
 from bot.store.db import create_engine, session_factory
@@ -116,7 +116,9 @@ async def critical_pipeline(
     async with sessions.begin() as s:
         await apply_marks(s, {name: (name, "downloads", "rank 1 of top 1")}, T0)
     tracked.add(name)
-    return Pipeline(sessions, settings, [CriticalChangeDetector()], tracked, ["console"])
+    return Pipeline(sessions, settings,
+                    [CriticalChangeDetector(settings.critical, settings.index.url)], tracked,
+                    ["console"])
 
 
 async def test_critical_deletion_lists_every_lost_file_once(

@@ -8,13 +8,14 @@ each entry is checked on its own (bot.feed.schema) and a bad one is set aside, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from bot.events import verbatim
+from bot.facts import FileFacts, ProjectFacts
 from bot.feed.client import BadAnswers, IndexClient
 from bot.feed.schema import (
     MAX_SERIAL,
@@ -24,7 +25,6 @@ from bot.feed.schema import (
     check_page,
     document_reason,
     same_project,
-    verbatim,
 )
 from bot.feed.xmlrpc import MalformedResponse, decode_response
 from bot.names import canonicalize
@@ -41,38 +41,6 @@ def decode_changelog(value: Any, now: datetime | None = None) -> Page:
 def decode_changelog_body(body: bytes, now: datetime | None = None) -> Page:
     """A changelog response body as a checked page, decoded without entity expansion."""
     return decode_changelog(decode_response(body), now)
-
-
-@dataclass(frozen=True, slots=True)
-class FileFacts:
-    filename: str
-    version: str
-    packagetype: str | None
-    python_version: str | None
-    requires_python: str | None
-    size: int
-    sha256: str
-    blake2b_256: str
-    md5: str | None
-    upload_time: datetime | None
-    url: str
-    yanked: bool
-    yanked_reason: str | None
-
-    @property
-    def path(self) -> str:
-        """Where PyPI keeps the blob: packages/<b2[:2]>/<b2[2:4]>/<b2[4:]>/<filename>."""
-        b2 = self.blake2b_256
-        return f"packages/{b2[:2]}/{b2[2:4]}/{b2[4:]}/{self.filename}"
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectFacts:
-    name: str
-    last_serial: int
-    releases: dict[str, list[FileFacts]]
-    requires_dist: list[str]
-    roles: list[tuple[str, str]]  # (role, user) from the JSON API's "ownership"
 
 
 class RejectedDocument(MalformedResponse):

@@ -13,7 +13,6 @@ are at most 50 characters) with room to spare, and what the store's columns hold
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.events import IndexEvent, RejectedEntry, parse_action
+from bot.events import IndexEvent, RejectedEntry, parse_action, verbatim
 from bot.names import canonicalize
 
 MAX_SERIAL = 2**63 - 1  # the store's BIGINT
@@ -46,7 +45,6 @@ MAX_REQUIREMENT = 4096
 MAX_REQUIREMENTS = 10_000
 MAX_URL = 4096
 MAX_REASON = 4096
-MAX_VERBATIM = 64 * 1024  # what a rejected entry keeps of itself
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # before any package index existed
 FUTURE_SLACK = timedelta(days=1)  # clock skew we tolerate in an entry's timestamp
 
@@ -81,29 +79,6 @@ _ENTRY: TypeAdapter[tuple[str, str | None, int | float, str, int]] = TypeAdapter
 
 
 # -- changelog entries ---------------------------------------------------------------
-
-
-def _short(value: Any, depth: int = 0) -> Any:
-    """`value` made safe to serialize: long strings cut, huge integers described."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        # str() of an integer beyond 4,300 digits raises ValueError.
-        return value if value.bit_length() <= 256 else f"<integer of {value.bit_length()} bits>"
-    if isinstance(value, str):
-        return value if len(value) <= 2048 else f"{value[:2048]}…(+{len(value) - 2048} chars)"
-    if isinstance(value, list | tuple) and depth < 4:
-        items = [_short(v, depth + 1) for v in value[:16]]
-        return items + ([f"…(+{len(value) - 16} items)"] if len(value) > 16 else [])
-    if isinstance(value, dict) and depth < 4:
-        return {str(k)[:256]: _short(v, depth + 1) for k, v in list(value.items())[:16]}
-    return f"<{type(value).__name__}>"
-
-
-def verbatim(value: Any) -> str:
-    """The received value as JSON text (control characters escaped), capped in size."""
-    text = json.dumps(_short(value), ensure_ascii=True, default=repr)
-    return text if len(text) <= MAX_VERBATIM else text[:MAX_VERBATIM] + "…"
 
 
 def _reason(exc: ValidationError) -> str:

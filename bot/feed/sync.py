@@ -26,11 +26,12 @@ import structlog
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from bot.events import IndexEvent, RejectedEntry
+from bot.events import IndexEvent, RejectedEntry, verbatim
+from bot.facts import ProjectFacts
 from bot.feed.anomalies import DETECTOR, stalled_finding
 from bot.feed.client import IndexUnavailable, describe
-from bot.feed.pypi import ProjectFacts, PyPIFeed, RejectedDocument
-from bot.feed.schema import Page, verbatim
+from bot.feed.pypi import PyPIFeed, RejectedDocument
+from bot.feed.schema import Page
 from bot.incidents import record_finding
 from bot.ledger import REFRESH_KINDS
 from bot.metrics import FEED_ANOMALIES

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import structlog
@@ -40,9 +39,6 @@ from detectors.typosquat.names import InvalidName, canonicalize, describe_hidden
 from detectors.typosquat.protected import build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.verdict import Analyzer, Verdict
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -76,14 +72,6 @@ class TyposquatDetector:
         self._analyzer = analyzer
         self._critical_loaded = False
         self._judged: set[str] = set()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TyposquatDetector:
-        return cls(
-            settings.typosquat,
-            extra_protected=tuple(settings.critical.projects),
-            index_url=settings.index.url,
-        )
 
     def warm_up(self) -> None:
         """Build the index now (at start-up) rather than inside the first batch; raises

@@ -15,7 +15,7 @@ from pb_world import PROJECT, World, index_rows
 
 from bot.store.db import create_engine, session_factory
 from bot.store.models import AuditEntry
-from playbooks.settings import PlaybooksSection, StorageSection, sections
+from playbooks.settings import PlaybooksSection, StorageSection
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -104,10 +104,12 @@ def test_sections_come_from_the_environment_and_the_file(
                       '[storage]\nkind = "s3"\ns3_bucket = "from-file"\n')
     monkeypatch.setenv("WARDEN_STORAGE_S3_BUCKET", "from-env")
     monkeypatch.setenv("WARDEN_PLAYBOOKS_APPROVAL_WAIVED", "restore, yank")
-    assert sections(load_settings(None)) == (
+    defaults = load_settings(None)
+    assert (defaults.playbooks, defaults.storage) == (
         PlaybooksSection(approval_waived=["restore", "yank"]),
         StorageSection(s3_bucket="from-env"))
-    playbooks, storage = sections(load_settings(config))
+    loaded = load_settings(config)
+    playbooks, storage = loaded.playbooks, loaded.storage
     assert playbooks.backend == "devpi" and playbooks.devpi_url == "http://127.0.0.1:1"
     assert playbooks.approval_waived == ["restore", "yank"]
     assert storage.kind == "s3" and storage.s3_bucket == "from-env"

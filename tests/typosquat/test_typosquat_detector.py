@@ -48,7 +48,7 @@ class Untouchable:
 
 def untouchable_context() -> Context:
     return Context(session=cast(AsyncSession, Untouchable()), ledger=cast(Ledger, Untouchable()),
-                   settings=load_settings(), now=T0)
+                   now=T0)
 
 
 @pytest.mark.parametrize("action", ["add 3.12 file reqeusts-1.0.tar.gz", "remove project",

@@ -34,7 +34,9 @@ async def test_create_on_the_index_raises_an_incident(
         feed={"start_serial": 0}, critical={"top": "0"}, notify={"console": False},
     )
     # The configured default: the top 15,000 of the bundled download list.
-    warden = await Warden.open(settings, detectors=[TyposquatDetector.from_settings(settings)])
+    warden = await Warden.open(settings, detectors=[TyposquatDetector(
+        settings.typosquat, extra_protected=tuple(settings.critical.projects),
+        index_url=settings.index.url)])
     try:
         result = await warden.feed.sync()
         async with warden.sessions() as session:

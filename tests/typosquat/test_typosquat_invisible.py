@@ -193,7 +193,9 @@ async def test_feed_sync_from_the_index_double(index_double: IndexDouble, store_
         store={"url": store_url},
         index={"url": index_double.url, "backoff_seconds": 0.05, "max_retries": 2},
         feed={"start_serial": 0}, critical={"top": "0"}, notify={"console": False})
-    warden = await Warden.open(settings, detectors=[TyposquatDetector.from_settings(settings)])
+    warden = await Warden.open(settings, detectors=[TyposquatDetector(
+        settings.typosquat, extra_protected=tuple(settings.critical.projects),
+        index_url=settings.index.url)])
     try:
         await warden.feed.sync()
         found = await incidents(warden.sessions)
