@@ -1,14 +1,13 @@
-"""Project name normalization (PEP 503)."""
+"""Project name normalization (PEP 503), in one place for the whole bot."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-_SEPARATORS = re.compile(r"[-_.]+")
+from packaging.utils import canonicalize_name
 
 
 @lru_cache(maxsize=1 << 16)  # the feed asks about the same busy projects again and again
 def canonicalize(name: str) -> str:
     """PEP 503 normalized form: runs of `-`, `_`, `.` become `-`, lower case."""
-    return _SEPARATORS.sub("-", name).lower()
+    return str(canonicalize_name(name))

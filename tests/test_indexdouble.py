@@ -29,7 +29,7 @@ from sqlalchemy.schema import CreateTable
 
 from _indexdouble_fixtures import IndexDouble, IndexDoubleProcess, start_index_double_process
 from bot.indexdouble import IndexDoubleServer, IndexDoubleStore
-from playbooks.index_admin import warehouse_schema as ws
+from bot.store import warehouse as ws
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 SDIST = ("demo_pkg-1.0.tar.gz", b"sdist bytes " * 50)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.store import warehouse as ws
 from bot.store.db import create_engine
 from bot.store.models import Account, Email
-from playbooks.index_admin import warehouse_schema as ws
 
 VERIFIED_TAG = "account:email:verified"
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.store import warehouse as ws
 
 from .core import StoreCore, naive_utc, new_id
 

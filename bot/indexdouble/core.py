@@ -6,7 +6,6 @@ follows by the SQLite copy of Warehouse's ``update_project_last_serial`` trigger
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from packaging.utils import canonicalize_version
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.names import canonicalize
+from bot.store import warehouse as ws
 
 __all__ = ["ADMIN", "StoreCore", "naive_utc", "new_id", "normalize_name"]
 
@@ -25,9 +25,7 @@ ADMIN = "admin"
 ADMIN_SINCE = datetime(2015, 1, 1)  # older than anything a test or the demo creates
 
 
-def normalize_name(name: str) -> str:
-    """PEP 503 normalized project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+normalize_name = canonicalize  # PEP 503, as Warehouse's normalize_pep426_name
 
 
 def naive_utc(at: datetime | None) -> datetime:

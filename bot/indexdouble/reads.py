@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.names import canonicalize
+from bot.store import warehouse as ws
 
 __all__ = ["SIMPLE_API_VERSION", "ChangelogEntry", "ReadMixin", "clean_for_xml"]
 
@@ -73,7 +74,7 @@ class ReadMixin:
     def _project_row(self, c: sa.Connection, name: str, *, hide_quarantined: bool
                      ) -> sa.Row[Any] | None:
         p = ws.projects
-        normalized = re.sub(r"[-_.]+", "-", name).lower()
+        normalized = canonicalize(name)
         stmt = sa.select(p).where(p.c.normalized_name == normalized)
         if hide_quarantined:
             stmt = stmt.where(_visible(p.c.lifecycle_status))

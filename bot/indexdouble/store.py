@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.store import warehouse as ws
 
 from .accounts import AccountsMixin
 from .core import naive_utc, normalize_name

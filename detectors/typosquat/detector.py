@@ -29,13 +29,13 @@ import structlog
 from sqlalchemy import select
 
 from bot.events import EventKind, IndexEvent
-from bot.names import canonicalize as index_name
+from bot.names import canonicalize
 from bot.plaintext import is_hidden, reveal
 from bot.store.models import Event, Project
 from bot.types import Evidence, Finding, Severity
 from detectors.base import Context
 from detectors.typosquat.allowlist import is_allowed
-from detectors.typosquat.names import InvalidName, canonicalize, describe_hidden
+from detectors.typosquat.names import InvalidName, describe_hidden
 from detectors.typosquat.protected import build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.verdict import Analyzer, Verdict
@@ -224,7 +224,7 @@ class TyposquatDetector:
                                   "characters": [f"U+{ord(c):04X}" for c in hidden]})
         return Finding(
             detector=self.name, kind="invisible-characters",
-            subject=f"project:{index_name(event.project)}", severity=Severity.HIGH,
+            subject=f"project:{canonicalize(event.project)}", severity=Severity.HIGH,
             summary=what, evidence=(evidence, *self._context(event, uploads)),
             playbooks=PLAYBOOKS,
         )
@@ -239,7 +239,7 @@ class TyposquatDetector:
                 url=self._project_url(event.project),
                 # The index's name: an admin's "false positive" must see its invisible
                 # characters (and refuse), not the protected name they hide behind.
-                data={"candidate": index_name(event.project), "target": target,
+                data={"candidate": canonicalize(event.project), "target": target,
                       "technique": verdict.technique, "score": verdict.score,
                       "target_rank": verdict.target_rank,
                       "target_url": f"{self.index_url}/project/{target}/"},
@@ -250,7 +250,7 @@ class TyposquatDetector:
         return Finding(
             # The project as the index names it: for `req\u200buests` or Cyrillic
             # `rеquests`, verdict.canonical is `requests`, the project being imitated.
-            detector=self.name, kind="typosquat", subject=f"project:{index_name(event.project)}",
+            detector=self.name, kind="typosquat", subject=f"project:{canonicalize(event.project)}",
             severity=severity,
             summary=(f"Possible typosquat of {target} ({rank}): {verdict.explanation} "
                      f"[{verdict.technique}, score {verdict.score}]"),

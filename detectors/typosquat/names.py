@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.events import MAX_NAME_LENGTH
+from bot.names import canonicalize
 from bot.plaintext import is_hidden
 from detectors.typosquat.keyboard import (
     MULTI_HOMOGLYPHS,
@@ -27,7 +28,6 @@ from detectors.typosquat.keyboard import (
 # PyPI's rule (warehouse forklift, packaging.utils): ASCII letters, digits, `.`, `_`, `-`;
 # starts and ends with a letter or digit.
 _VALID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-_SEPARATORS = re.compile(r"[-_.]+")
 
 
 class InvalidName(ValueError):
@@ -50,11 +50,6 @@ class Name:
     folded: Folded = ()
 
 
-def canonicalize(name: str) -> str:
-    """PEP 503: runs of `-`, `_`, `.` become `-`, lower case (same as bot.names)."""
-    if "_" in name or "." in name or "--" in name:
-        return _SEPARATORS.sub("-", name).lower()
-    return name.lower()  # the common case, without the regex
 
 
 def _describe(char: str) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from bot.names import canonicalize
 from detectors.typosquat.affixes import SQUAT_WORDS
 from detectors.typosquat.keyboard import HOMOGLYPHS, MULTI_HOMOGLYPHS, NEIGHBOURS, VOWELS
-from detectors.typosquat.names import canonicalize
 from detectors.typosquat.techniques import Technique
 
 Generator = Callable[[str, random.Random], str | None]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from bot.names import canonicalize
 from bot.plaintext import reveal
 from detectors.typosquat.finder import Match, find
 from detectors.typosquat.index import ProtectedIndex
@@ -22,7 +23,6 @@ from detectors.typosquat.keyboard import bit_flip
 from detectors.typosquat.names import (
     Folded,
     Name,
-    canonicalize,
     describe_hidden,
     hidden_in,
     name_parts,

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.names import canonicalize
+from bot.store import warehouse as ws
 from bot.store.db import create_engine
 from playbooks.base import StepFailed
 from playbooks.index_admin import warehouse_changes as changes
 from playbooks.index_admin import warehouse_reads as reads
 from playbooks.index_admin import warehouse_restore as restore
-from playbooks.index_admin import warehouse_schema as ws
 from playbooks.index_admin.base import (
     DomainUse,
     FileSpec,

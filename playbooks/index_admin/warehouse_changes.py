@@ -36,8 +36,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import warehouse as ws
 from playbooks.index_admin import warehouse_reads as reads
-from playbooks.index_admin import warehouse_schema as ws
 from playbooks.index_admin.warehouse_records import (
     Author,
     add_verdict,

@@ -2,7 +2,7 @@
 
 Checked before any playbook plans against it: the URL parses, a SQLite file exists
 (connecting would otherwise create an empty one), the server answers, and every table
-and column the backend uses (warehouse_schema) is there. Anything else is a
+and column the backend uses (bot.store.warehouse) is there. Anything else is a
 :class:`WarehouseUnavailable` whose message names the URL (password hidden) and the
 problem; the CLI prints it and exits 2.
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store import warehouse as ws
 from bot.store.db import create_engine
-from playbooks.index_admin import warehouse_schema as ws
 
 __all__ = ["CONNECT_TIMEOUT", "WarehouseUnavailable", "missing_structure", "open_engine"]
 

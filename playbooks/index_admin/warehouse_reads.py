@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from packaging.utils import canonicalize_version
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.store import warehouse as ws
 from playbooks.index_admin.base import (
     DomainUse,
     IndexAccount,

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.store import warehouse as ws
 
 __all__ = [
     "JOURNAL_LOCK",

@@ -9,7 +9,7 @@ Checked against pypi/warehouse 6b62157124ab7865029afeeadf282bce27d601d9: a proje
 "add <pyver> file <filename>", ``_pypi_ordering`` re-sorted, the filename in
 ``file_registry``). ``projects.total_size``, ``last_serial``, ``normalized_name``,
 ``sitemap_bucket``, ``releases.is_prerelease`` and ``release_files.requires_python`` are
-the triggers' work (see warehouse_schema for the SQLite double).
+the triggers' work (see bot.store.warehouse for the SQLite double).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import warehouse as ws
 from playbooks.base import StepFailed
 from playbooks.index_admin import warehouse_reads as reads
-from playbooks.index_admin import warehouse_schema as ws
 from playbooks.index_admin.base import FileSpec, IndexConflict, ProjectSpec, ReleaseSpec
 from playbooks.index_admin.warehouse_records import Author, event, journal, naive_now
 

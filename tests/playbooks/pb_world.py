@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from _indexdouble_fixtures import IndexDouble
 from bot.actions import Actions
 from bot.config import Settings, load_settings
+from bot.store import warehouse as ws
 from bot.store.db import create_engine, session_factory
 from bot.store.models import Incident
 from bot.wiring import Warden
-from playbooks.index_admin import warehouse_schema as ws
 from playbooks.index_admin.warehouse import WarehouseAdmin
 from playbooks.settings import PlaybooksSection
 from playbooks.storage.base import BlobStorage

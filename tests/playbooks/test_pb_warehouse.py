@@ -14,10 +14,10 @@ from pb_dists import release_files
 
 from _indexdouble_fixtures import IndexDouble
 from bot.actions import Actions, PlanRefused
+from bot.store import warehouse as ws
 from bot.store.db import create_engine, session_factory
 from bot.store.playbook_models import RunStatus
 from playbooks.base import Target
-from playbooks.index_admin import warehouse_schema as ws
 from playbooks.index_admin.warehouse import WarehouseAdmin
 from playbooks.settings import PlaybooksSection
 from playbooks.storage.filesystem import FilesystemStorage

@@ -1,4 +1,4 @@
-"""The hand-written Warehouse tables (playbooks/index_admin/warehouse_schema.py) against
+"""The hand-written Warehouse tables (bot.store.warehouse.py) against
 Warehouse's real schema (tests/fixtures/warehouse-schema.sql): every table and column
 index-warden uses exists there with a compatible type, every enum has Warehouse's labels,
 and no NOT NULL column an insert must give is missing, so the two cannot drift apart."""
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from wh_db import SCHEMA, dsn
 
-from playbooks.index_admin import warehouse_schema as ws
+from bot.store import warehouse as ws
 
 pytestmark = pytest.mark.service
 

@@ -3,7 +3,7 @@
 - ``create_template`` loads tests/fixtures/warehouse-schema.sql (Warehouse's own
   migrations at 6b62157) into a database that each test clones (see conftest).
 - ``Seeder`` writes rows the way Warehouse writes them, in raw SQL against the real
-  tables (not through playbooks.index_admin.warehouse_schema, so the backend meets rows it
+  tables (not through bot.store.warehouse, so the backend meets rows it
   did not write itself): ``canonical_version`` from ``canonicalize_version``, journals
   submitted by existing users, and no value that a trigger fills (``normalized_name``,
   ``sitemap_bucket``, ``total_size``, ``last_serial``, ``is_prerelease``,

@@ -47,6 +47,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from bot.names import canonicalize
+
 __all__ = [
     "DependencyKind",
     "LifecycleStatus",
@@ -151,9 +153,7 @@ class RoleInvitationStatus(enum.StrEnum):
     Expired = "expired"
 
 
-def normalize_name(name: str) -> str:
-    """Warehouse's ``normalize_pep426_name``: lower(regexp_replace(name, '(\\.|_|-)+', '-'))."""
-    return re.sub(r"[._-]+", "-", name).lower()
+normalize_name = canonicalize  # Warehouse's normalize_pep426_name is PEP 503's rule
 
 
 _PRERELEASE = re.compile(r"(a|b|rc|dev|alpha|beta|c|pre|preview)")
