@@ -33,7 +33,7 @@ from urllib.parse import quote
 import aiohttp
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO)]
 
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
@@ -165,7 +165,7 @@ async def main(requests: int, rounds: int, store_url: str | None) -> None:
         from bot.store.migrate import upgrade_async
 
         await upgrade_async(url)
-        slack, api = start([str(REPO / "tests" / "slack_api_server.py")])
+        slack, api = start(["-m", "bot.netdoubles.slack"])
         app, port = start([__file__, "--serve", "--store-url", url, "--incidents", str(requests),
                            "--api-url", f"{api}/api/"])
         base = f"http://127.0.0.1:{port}"

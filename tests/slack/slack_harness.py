@@ -16,7 +16,6 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
-from slack_api_server import TEAM, Message, SlackApiServer
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
@@ -24,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.actions import Actions
 from bot.config import load_settings
 from bot.incidents import record_finding
+from bot.netdoubles.slack import TEAM, Message, SlackApiServer
 from bot.notify.outbox import deliver_pending
 from bot.slack.app import SLACK, mount
 from bot.slack.client import RetryPolicy

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from slack_api_server import Message
 from slack_harness import ALICE, BOB, EVE, Harness, finding, running
 
 from bot.incidents import Status
+from bot.netdoubles.slack import Message
 from bot.store.typosquat_models import TyposquatAllow
 from bot.types import Evidence, Finding, Severity
 

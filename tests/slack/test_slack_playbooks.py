@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from pb_dists import release_files
 from pb_world import PROJECT, World, build_world, close_actions, incident_id, open_actions
-from slack_api_server import Message
 from slack_harness import ADMINS, ALICE, BOB, Harness, check_block_kit, running
 
 from _indexdouble_fixtures import IndexDouble
 from bot.incidents import Status
+from bot.netdoubles.slack import Message
 from bot.store.playbook_models import RunStatus
 from bot.types import Evidence, Finding, Severity
 from playbooks.index_admin.base import IndexAdmin

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from slack_api_server import TEAM
 from slack_harness import ALICE, EVE, ROOM, finding, running
 
 from bot.incidents import Status
+from bot.netdoubles.slack import TEAM
 
 
 async def test_commands_and_buttons_arrive_over_socket_mode(

@@ -1,4 +1,4 @@
-"""The local Slack Web API server of the Slack tests (and of bench/slack.py).
+"""The local Slack Web API server: the one Slack double of the tests and bench/slack.py.
 
 An aiohttp app on loopback that answers the Web API methods the bot uses, keeps the
 messages, views and ephemeral answers it was sent, records every call, and misbehaves
@@ -328,5 +328,5 @@ async def _serve_until_stdin_closes() -> None:
     await server.stop()
 
 
-if __name__ == "__main__":  # standalone, for bench/slack.py
+if __name__ == "__main__":  # standalone (python -m bot.netdoubles.slack), for bench/slack.py
     asyncio.run(_serve_until_stdin_closes())
