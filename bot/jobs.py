@@ -17,7 +17,6 @@ from bot.feed.accounts import sync_accounts
 from bot.feed.client import IndexUnavailable
 from bot.incidents import Status, record_finding
 from bot.metrics import (
-    DOMAIN_QUERIES,
     EVENTS,
     FEED_ERRORS,
     FEED_LAG_SECONDS,
@@ -27,10 +26,7 @@ from bot.metrics import (
 from bot.notify.outbox import enqueue
 from bot.pipeline import touch_cursor
 from bot.store.models import Event, FeedCursor, Incident, TimelineEntry
-from bot.wiring import Warden, sweep_progress
-from detectors.domains.detector import DomainDetector, take_pending
-from detectors.domains.queue import running_sweep
-from detectors.domains.sweep import SweepReport
+from bot.wiring import Warden
 
 log = structlog.get_logger(__name__)
 
@@ -81,49 +77,26 @@ async def recompute_critical(warden: Warden) -> None:
     log.info("critical.recomputed", added=len(report.added), backfilled=report.backfilled)
 
 
-def count_queries(report: SweepReport | None) -> None:
-    if report is None:
-        return
-    DOMAIN_QUERIES.labels("dns", "answered").inc(report.dns_checked)
-    DOMAIN_QUERIES.labels("dns", "failed").inc(report.dns_failed)
-    DOMAIN_QUERIES.labels("registry", "answered").inc(report.registry_checked)
-    DOMAIN_QUERIES.labels("registry", "failed").inc(report.registry_failed)
-
-
 async def domain_sweep(warden: Warden) -> list[int]:
-    """Refresh maintainers' addresses from the index's database, then sweep their domains."""
+    """Refresh maintainers' addresses from the index's database, then run every
+    detector's scheduled sweep (the domain sweep among them)."""
     if warden.settings.playbooks.warehouse_url:
         await sync_accounts(warden.sessions, warden.settings.playbooks.warehouse_url)
-    opened = await warden.pipeline.sweep()
-    for detector in warden.pipeline.detectors:
-        if isinstance(detector, DomainDetector):
-            count_queries(detector.last_report)
-    return opened
+    return await warden.pipeline.sweep()
 
 
-async def join_domain_sweep(warden: Warden) -> bool:
-    """Help with a domain sweep in progress (every replica does): claim its queued work.
-
-    Planning stays with the leader's daily job; this only joins a running sweep, whose
-    chunks are claimed with FOR UPDATE SKIP LOCKED, so no domain is checked twice.
-    """
-    cfg = warden.settings.domains
-    if not cfg.enabled:
-        return False
-    async with warden.sessions() as session:
-        if await running_sweep(session) is None:
-            return False
-    report = await DomainDetector(cfg, progress=sweep_progress).run_sweep(
-        warden.sessions, datetime.now(UTC))
-    count_queries(report)
-    return True
+async def share_work(warden: Warden) -> bool:
+    """Help with the detectors' scheduled work in progress (every replica does)."""
+    now = datetime.now(UTC)
+    helped = [await d.share(warden.sessions, now) for d in warden.pipeline.detectors]
+    return any(helped)
 
 
-async def collect_domain_findings(warden: Warden) -> int:
-    """Turn findings other replicas' sweep work left pending into incidents (leader)."""
+async def collect_pending(warden: Warden) -> int:
+    """Turn findings other replicas' shared work left pending into incidents (leader)."""
     now = datetime.now(UTC)
     async with warden.sessions.begin() as session:
-        findings = await take_pending(session, now)
+        findings = [f for d in warden.pipeline.detectors for f in await d.pending(session, now)]
         for finding in findings:
             await record_finding(session, finding, now, warden.pipeline.notifiers)
     return len(findings)

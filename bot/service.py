@@ -77,7 +77,7 @@ class Service:
         hour, minute = self.settings.domains.sweep_time.split(":")
         scheduler.add_job(self._job("domain-sweep", lambda: jobs.domain_sweep(w)),
                           CronTrigger(hour=int(hour), minute=int(minute)), **every)
-        scheduler.add_job(self._job("domain-findings", lambda: jobs.collect_domain_findings(w)),
+        scheduler.add_job(self._job("pending-findings", lambda: jobs.collect_pending(w)),
                           IntervalTrigger(minutes=1), **every)
         scheduler.start()
         self.scheduler = scheduler
@@ -85,7 +85,7 @@ class Service:
     def _start_helpers(self) -> None:
         """Work every replica shares, leader or not: the domain sweep's queue."""
         helpers = AsyncIOScheduler(timezone="UTC")
-        helpers.add_job(self._job("domain-sweep-join", lambda: jobs.join_domain_sweep(self.warden)),
+        helpers.add_job(self._job("share-work", lambda: jobs.share_work(self.warden)),
                         IntervalTrigger(seconds=self.settings.service.leader_retry_seconds * 6),
                         max_instances=1, coalesce=True)
         helpers.start()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import IndexEvent
 from bot.types import Finding
@@ -34,4 +34,25 @@ class Detector(Protocol):
 
     async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]: ...
 
-    async def sweep(self, ctx: Context) -> list[Finding]: ...
+    async def sweep(self, ctx: Context) -> list[Finding]:
+        """The leader's scheduled work; its findings commit with their incidents."""
+        ...
+
+    async def share(self, sessions: async_sessionmaker[AsyncSession], now: datetime) -> bool:
+        """Help with scheduled work in progress (every replica calls it, leader or not);
+        True when there was some. Work done here leaves its findings pending."""
+        ...
+
+    async def pending(self, session: AsyncSession, now: datetime) -> list[Finding]:
+        """Findings shared work left pending, claimed in the leader's transaction."""
+        ...
+
+
+class NoSharedWork:
+    """For detectors whose work is all in `on_event` and `sweep`."""
+
+    async def share(self, sessions: async_sessionmaker[AsyncSession], now: datetime) -> bool:
+        return False
+
+    async def pending(self, session: AsyncSession, now: datetime) -> list[Finding]:
+        return []

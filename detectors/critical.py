@@ -18,7 +18,7 @@ from bot.events import EventKind, IndexEvent
 from bot.ledger import Loss
 from bot.store.models import AuditEntry, Incident, Project, Release
 from bot.types import Evidence, Finding, Severity
-from detectors.base import Context
+from detectors.base import Context, NoSharedWork
 from detectors.critical_settings import CriticalSection
 
 DEFAULT_SEVERITY = {
@@ -53,7 +53,7 @@ def lost_summary(loss: Loss) -> str:
             f"{loss.total_bytes / 1_000_000:.1f} MB, last upload {last}")
 
 
-class CriticalChangeDetector:
+class CriticalChangeDetector(NoSharedWork):
     name = "critical"
 
     def __init__(self, cfg: CriticalSection | None = None,

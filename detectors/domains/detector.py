@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.events import IndexEvent
+from bot.metrics import DOMAIN_QUERIES
 from bot.store.domain_models import DomainPendingFinding
 from bot.types import Finding
 from detectors.base import Context
 from detectors.domains.findings import DETECTOR, finding_from_json
+from detectors.domains.queue import running_sweep
 from detectors.domains.settings import DomainsSection
 from detectors.domains.sources import Registries, make_probe
 from detectors.domains.sweep import DomainSweeper, Progress, SweepReport
@@ -83,4 +85,26 @@ class DomainDetector:
     async def sweep(self, ctx: Context) -> list[Finding]:
         if self.cfg.enabled:
             self.last_report = await self.run_sweep(self._sessions(ctx), ctx.now)
+            count_queries(self.last_report)
         return await take_pending(ctx.session, ctx.now)
+
+    async def share(self, sessions: async_sessionmaker[AsyncSession], now: datetime) -> bool:
+        """Claim chunks of a sweep in progress (planning stays with the leader's sweep);
+        chunks are taken FOR UPDATE SKIP LOCKED, so no domain is checked twice."""
+        if not self.cfg.enabled:
+            return False
+        async with sessions() as session:
+            if await running_sweep(session) is None:
+                return False
+        count_queries(await self.run_sweep(sessions, now))
+        return True
+
+    async def pending(self, session: AsyncSession, now: datetime) -> list[Finding]:
+        return await take_pending(session, now)
+
+
+def count_queries(report: SweepReport) -> None:
+    DOMAIN_QUERIES.labels("dns", "answered").inc(report.dns_checked)
+    DOMAIN_QUERIES.labels("dns", "failed").inc(report.dns_failed)
+    DOMAIN_QUERIES.labels("registry", "answered").inc(report.registry_checked)
+    DOMAIN_QUERIES.labels("registry", "failed").inc(report.registry_failed)

@@ -33,7 +33,7 @@ from bot.names import canonicalize
 from bot.plaintext import is_hidden, reveal
 from bot.store.models import Event, Project
 from bot.types import Evidence, Finding, Severity
-from detectors.base import Context
+from detectors.base import Context, NoSharedWork
 from detectors.typosquat.allowlist import is_allowed
 from detectors.typosquat.names import InvalidName, describe_hidden
 from detectors.typosquat.protected import build_analyzer, configured_protected
@@ -57,7 +57,7 @@ class Uploads:
     files: list[str] = field(default_factory=list)
 
 
-class TyposquatDetector:
+class TyposquatDetector(NoSharedWork):
     """Raises a `typosquat` incident for a new project imitating a protected name."""
 
     name = "typosquat"
