@@ -4,8 +4,10 @@ It plays the resolver the bot is configured with: recursion-available, authorita
 for the zones it holds, NXDOMAIN for every other name. Per-zone behaviours simulate
 what a sweep must survive: `servfail`, `refused`, `timeout` (the query is dropped),
 `truncate` (TC over UDP, the full answer over TCP) and `garbage` (bytes that are not
-a DNS message). An optional `synthetic` function makes up zones on demand, so a
-benchmark can serve 100,000 domains without building them up front.
+a DNS message); `set_raw` has a function make a name's answers from the query's bytes
+(forged, corrupted or mismatched answers for hostile-input tests). An optional
+`synthetic` function makes up zones on demand, so a benchmark can serve 100,000
+domains without building them up front.
 
 Answers are cached as wire bytes by question, and the cache is dropped on every
 change, so a test can edit a zone between two sweeps. Mutators may be called from
@@ -101,6 +103,7 @@ class DnsDouble:
 
     def __init__(self, synthetic: Callable[[str], ZoneSpec | None] | None = None) -> None:
         self._zones: dict[dns.name.Name, tuple[dns.zone.Zone | None, str]] = {}
+        self._raw: dict[dns.name.Name, Callable[[bytes], bytes | None]] = {}
         self._synthetic = synthetic
         self._cache: dict[bytes, bytes] = {}
         self._lock = threading.Lock()
@@ -115,8 +118,19 @@ class DnsDouble:
 
     def set_zone(self, name: str, spec: ZoneSpec | None = None) -> None:
         spec = spec or ZoneSpec()
+        key = dns.name.from_text(name)
         with self._lock:
-            self._zones[dns.name.from_text(name)] = (build_zone(name, spec), spec.behaviour)
+            self._zones[key] = (build_zone(name, spec), spec.behaviour)
+            self._raw.pop(key, None)
+            self._cache.clear()
+
+    def set_raw(self, name: str, answer: Callable[[bytes], bytes | None]) -> None:
+        """Answer questions about exactly `name`, over UDP and TCP, with whatever `answer`
+        makes of the query message's bytes (None: stay silent). Never cached."""
+        key = dns.name.from_text(name)
+        with self._lock:
+            self._raw[key] = answer
+            self._zones.pop(key, None)
             self._cache.clear()
 
     def set_behaviour(self, name: str, behaviour: str) -> None:
@@ -130,8 +144,10 @@ class DnsDouble:
 
     def remove(self, name: str) -> None:
         """The name no longer exists: NXDOMAIN."""
+        key = dns.name.from_text(name)
         with self._lock:
-            self._zones.pop(dns.name.from_text(name), None)
+            self._zones.pop(key, None)
+            self._raw.pop(key, None)
             self._cache.clear()
 
     def _find(
@@ -164,7 +180,7 @@ class DnsDouble:
             cached = self._cache.get(key)
             if cached is not None:
                 return wire[:2] + cached[2:]
-            if self._synthetic is not None and not self._zones:
+            if self._synthetic is not None and not self._zones and not self._raw:
                 fast = self._synthetic_answer(wire)
                 if fast is not None:
                     return fast
@@ -174,6 +190,9 @@ class DnsDouble:
                 return None
             if not query.question:
                 return None
+            raw = self._raw.get(query.question[0].name)
+            if raw is not None:
+                return raw(wire)
             answer = self._answer(query, tcp)
             if answer is not None and len(self._cache) < CACHE_LIMIT:
                 self._cache[key] = answer

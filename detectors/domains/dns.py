@@ -18,7 +18,6 @@ import dns.rdatatype
 import structlog
 
 from detectors.domains.dnsclient import DnsTransport, Reply
-from detectors.domains.dnswire import MX, NS, SOA
 
 EVIDENCE = frozenset({"noerror", "nodata", "nxdomain"})
 log = structlog.get_logger(__name__)
@@ -60,10 +59,6 @@ def fingerprint(value: Any) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _values(reply: Reply, rdtype: int) -> list[Any]:
-    return [r.value for r in reply.records if r.rdtype == rdtype]
-
-
 def classify(reply: Reply) -> str:
     """The outcome of an NS query: an answer kind, or the kind of failure."""
     if reply.failure is not None:
@@ -103,7 +98,7 @@ class DnsProbe:
                 else f"rcode {dns.rcode.to_text(dns.rcode.Rcode.make(reply.rcode))}")
             return DnsObservation(outcome, detail=detail if outcome not in EVIDENCE else "",
                                   server=server)
-        ns = tuple(sorted(set(_values(reply, NS))))
+        ns = tuple(sorted(set(reply.ns)))
         if not ns:
             outcome = "nodata"
         mx_hosts = await self._mx(domain) if mx else None
@@ -114,14 +109,13 @@ class DnsProbe:
         reply = await self.transport.query(domain, dns.rdatatype.MX)
         if classify(reply) != "noerror":
             return None  # no usable answer: an MX comparison would be a guess
-        return tuple(sorted({f"{pref} {host}" for pref, host in _values(reply, MX)}))
+        return tuple(sorted({f"{pref} {host}" for pref, host in reply.mx}))
 
     async def _soa(self, domain: str) -> dict[str, Any] | None:
         reply = await self.transport.query(domain, dns.rdatatype.SOA)
-        records = _values(reply, SOA)
-        if not records:
+        if reply.soa is None:
             return None
-        mname, rname, serial = records[0]
+        mname, rname, serial = reply.soa
         return {"mname": mname, "rname": rname, "serial": serial}
 
     async def close(self) -> None:

@@ -99,7 +99,6 @@ class DomainsSection(BaseModel):
     lease_seconds: float = Field(default=300.0, gt=0)
 
     resolver: str | None = None
-    dns_client: Literal["pipelined", "resolver"] = "pipelined"
     dns_timeout_seconds: float = Field(default=2.0, gt=0)
     dns_attempts: int = Field(default=2, ge=1)
     dns_concurrency: int = Field(default=400, ge=1, le=10_000)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import structlog
 
 from detectors.domains.dns import DnsProbe
-from detectors.domains.dnsclient import make_transport, system_resolver
+from detectors.domains.dnsclient import DnsClient, system_resolver
 from detectors.domains.rdap import Bootstrap, RdapClient
 from detectors.domains.registry import RegistryObservation
 from detectors.domains.settings import DomainsSection, split_host_port
@@ -24,9 +24,7 @@ log = structlog.get_logger(__name__)
 def make_probe(cfg: DomainsSection, resolver: str | None = None) -> DnsProbe:
     address = resolver or cfg.resolver
     host, port = split_host_port(address, 53) if address else system_resolver()
-    transport = make_transport(
-        cfg.dns_client, host, port, cfg.dns_timeout_seconds, cfg.dns_attempts)
-    return DnsProbe(transport)
+    return DnsProbe(DnsClient(host, port, cfg.dns_timeout_seconds, cfg.dns_attempts))
 
 
 @dataclass

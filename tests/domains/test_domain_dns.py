@@ -1,4 +1,4 @@
-"""The DNS tier against a real DNS server on a loopback port, with both transports."""
+"""The DNS tier against the DNS double on a loopback port, through dnspython's queries."""
 
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ from typing import Any
 
 import pytest
 
-from bot.netdoubles import NetDoubles, ZoneSpec
+from bot.netdoubles import DnsDouble, NetDoubles, ZoneSpec
 from detectors.domains.dns import DnsProbe
-from detectors.domains.dnsclient import Reply, make_transport
-
-TRANSPORTS = ["pipelined", "resolver"]
+from detectors.domains.dnsclient import DnsClient, Reply
 
 
-def probe(doubles: NetDoubles, kind: str, timeout: float = 0.25) -> DnsProbe:
+def probe(doubles: NetDoubles, timeout: float = 0.25) -> DnsProbe:
     host, port = doubles.dns.address
-    return DnsProbe(make_transport(kind, host, port, timeout, 2))
+    return DnsProbe(DnsClient(host, port, timeout, 2))
 
 
 @pytest.fixture
@@ -35,9 +33,8 @@ def zones(doubles: NetDoubles) -> NetDoubles:
     return doubles
 
 
-@pytest.mark.parametrize("kind", TRANSPORTS)
-async def test_answers_are_classified(zones: NetDoubles, kind: str) -> None:
-    dns = probe(zones, kind)
+async def test_answers_are_classified(zones: NetDoubles) -> None:
+    dns = probe(zones)
     try:
         healthy = await dns.observe("healthy.org", mx=True, soa=True)
         assert healthy.outcome == "noerror"
@@ -55,20 +52,16 @@ async def test_answers_are_classified(zones: NetDoubles, kind: str) -> None:
         await dns.close()
 
 
-@pytest.mark.parametrize("kind", TRANSPORTS)
 @pytest.mark.parametrize(("name", "outcome"), [
     ("broken.org", "servfail"), ("silent.org", "timeout"), ("refusing.org", "error"),
     ("garbled.org", "error"),
 ])
-async def test_failures_are_never_evidence(zones: NetDoubles, kind: str, name: str,
-                                           outcome: str) -> None:
-    dns = probe(zones, kind, timeout=0.15)
+async def test_failures_are_never_evidence(zones: NetDoubles, name: str, outcome: str) -> None:
+    dns = probe(zones, timeout=0.15)
     try:
         obs = await dns.observe(name, mx=True)
     finally:
         await dns.close()
-    if name == "garbled.org" and kind == "resolver":
-        outcome = "timeout"  # dnspython's resolver drops an unparseable answer and waits
     assert obs.outcome == outcome
     assert not obs.evidence and obs.ns == () and obs.mx is None
 
@@ -77,7 +70,7 @@ async def test_a_resolver_that_is_not_there_fails_fast_not_as_evidence() -> None
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed right after: nobody listens there
-    dns = DnsProbe(make_transport("pipelined", "127.0.0.1", port, 2.0, 2))
+    dns = DnsProbe(DnsClient("127.0.0.1", port, 2.0, 2))
     try:
         started = time.monotonic()
         obs = await dns.observe("healthy.org")
@@ -87,10 +80,38 @@ async def test_a_resolver_that_is_not_there_fails_fast_not_as_evidence() -> None
     assert time.monotonic() - started < 1.5  # ICMP port unreachable, not a 4 s timeout
 
 
+async def test_a_resolver_may_be_given_by_host_name() -> None:
+    infos = await asyncio.get_running_loop().getaddrinfo("localhost", 0, type=socket.SOCK_DGRAM)
+    server = DnsDouble()
+    _, port = await server.start(str(infos[0][4][0]))  # where "localhost" leads
+    server.set_zone("healthy.org", ZoneSpec(ns=("ns1.host.example",)))
+    dns = DnsProbe(DnsClient("localhost", port, 1.0, 1))
+    try:
+        obs = await dns.observe("healthy.org")
+    finally:
+        await dns.close()
+        await server.stop()
+    assert (obs.outcome, obs.ns, obs.server) == ("noerror", ("ns1.host.example",),
+                                                 f"localhost:{port}")
+
+
+async def test_a_resolver_name_that_does_not_resolve_is_an_error_not_evidence(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def unknown(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    # Patched: a real look-up of a name that does not exist would leave this machine.
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", unknown)
+    dns = DnsProbe(DnsClient("resolver.invalid", 53, 1.0, 1))
+    obs = await dns.observe("healthy.org")
+    assert (obs.outcome, obs.evidence) == ("error", False)
+    assert obs.detail.startswith("resolver resolver.invalid:53 not found: ")
+
+
 async def test_many_queries_in_flight_each_get_their_own_answer(zones: NetDoubles) -> None:
     for i in range(300):
         zones.dns.set_zone(f"n{i}.net", ZoneSpec(ns=(f"ns.h{i}.example",)))
-    dns = probe(zones, "pipelined", timeout=2.0)
+    dns = probe(zones, timeout=2.0)
     try:
         results = await asyncio.gather(*(dns.observe(f"n{i}.net") for i in range(300)))
     finally:
@@ -98,13 +119,12 @@ async def test_many_queries_in_flight_each_get_their_own_answer(zones: NetDouble
     assert [r.ns for r in results] == [(f"ns.h{i}.example",) for i in range(300)]
 
 
-@pytest.mark.parametrize("kind", TRANSPORTS)
-async def test_ns_names_with_odd_bytes_are_escaped_alike(doubles: NetDoubles, kind: str) -> None:
+async def test_ns_names_with_odd_bytes_are_escaped(doubles: NetDoubles) -> None:
     # A NUL or a "." inside a label is no host name; spelt raw, a NUL cannot be stored
-    # (PostgreSQL text) and "a.b" would be another name. Both transports escape alike.
+    # (PostgreSQL text) and "a.b" would be another name.
     doubles.dns.set_zone("odd.org", ZoneSpec(ns=("ns\\000.odd.example", "a\\.b.odd.example",
                                                  "\\255x.odd.example")))
-    dns = probe(doubles, kind, timeout=0.5)
+    dns = probe(doubles, timeout=0.5)
     try:
         obs = await dns.observe("odd.org")
     finally:
@@ -113,17 +133,15 @@ async def test_ns_names_with_odd_bytes_are_escaped_alike(doubles: NetDoubles, ki
     assert obs.ns == ("\\255x.odd.example", "a\\.b.odd.example", "ns\\000.odd.example")
 
 
-@pytest.mark.parametrize(("kind", "said"), [("pipelined", "in 2 tries of 0.1 s"),
-                                            ("resolver", "within 0.2 s")])
-async def test_timeout_says_what_and_how_long(doubles: NetDoubles, kind: str, said: str) -> None:
+async def test_timeout_says_what_and_how_long(doubles: NetDoubles) -> None:
     doubles.dns.set_zone("silent.org", ZoneSpec(behaviour="timeout"))
-    dns = probe(doubles, kind, timeout=0.1)
+    dns = probe(doubles, timeout=0.1)
     try:
         obs = await dns.observe("silent.org")
     finally:
         await dns.close()
     assert (obs.outcome, obs.evidence) == ("timeout", False)
-    assert obs.detail == f"no answer from {doubles.dns.resolver} {said}"
+    assert obs.detail == f"no answer from {doubles.dns.resolver} in 2 tries of 0.1 s"
 
 
 class Exploding:
