@@ -183,7 +183,7 @@ async def test_changelog_caps_at_50000_quickly(index_double: IndexDouble) -> Non
     assert len(page) == 50_000 and page[-1][4] == 50_000
     assert page[1] == ["project-1", "1.0", 1_600_000_001,
                        "add py3 file project_1-1.0-py3-none-any.whl", 2]
-    assert elapsed < 3.0  # ~0.5 s here; generous for a loaded CI machine
+    assert elapsed < 10.0  # ~0.5 s alone; the CI machine is shared and can be very loaded
 
 
 @pytest.mark.slow
