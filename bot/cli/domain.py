@@ -38,7 +38,7 @@ from detectors.domains.rdap import (
     dump_bootstrap,
     fetch_bootstrap,
 )
-from detectors.domains.settings import section, split_host_port
+from detectors.domains.settings import split_host_port
 
 app = typer.Typer(help="Maintainer email domains: expiring, lapsed, resurrected.",
                   no_args_is_help=True)
@@ -86,7 +86,7 @@ def check(
                         as_of=as_of.replace(tzinfo=UTC) if as_of else None)
 
     async def work(warden: Warden) -> list[dict[str, Any]]:
-        return await check_domains(names, section(settings), opts, warden.sessions,
+        return await check_domains(names, settings.domains, opts, warden.sessions,
                                    datetime.now(UTC))
 
     reports = run_async(lambda: with_warden(settings, work))
@@ -126,7 +126,7 @@ def sweep(
     """Run the domain sweep now (resuming an interrupted one). Exit 1 if it raised findings."""
     names = _domains(only) if only else None
     settings = settings_from(config)
-    cfg = section(settings)
+    cfg = settings.domains
 
     async def plan_only(warden: Warden) -> dict[str, Any]:
         async with warden.sessions() as session:
@@ -223,7 +223,7 @@ def bootstrap(
         raise fail(f"could not refresh the bootstrap file: {exc}", code=1) from None
     # The bundled copy is package data: in an installed wheel it may not be writable.
     with as_file(BUNDLED_BOOTSTRAP) as bundled:
-        target = output or Path(section(settings).rdap_bootstrap or bundled)
+        target = output or Path(settings.domains.rdap_bootstrap or bundled)
         try:
             target.write_text(dump_bootstrap(data), encoding="utf-8")
         except OSError as exc:

@@ -8,13 +8,10 @@ string there, and `whois_servers` a JSON object.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import NoDecode
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 PARKING_NAMESERVERS = (
     "sedoparking.com", "bodis.com", "parkingcrew.net", "afternic.com", "dan.com",
@@ -146,8 +143,3 @@ class DomainsSection(BaseModel):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
-
-
-def section(settings: Settings) -> DomainsSection:
-    """The `[domains]` section of `settings`."""
-    return settings.domains
