@@ -1,6 +1,6 @@
 -- The least a PostgreSQL role needs for index-warden's `warehouse` backend on Warehouse's
 -- database: it reads what a plan needs and writes what Warehouse's own admin views write.
--- tests/playbooks/test_wh_grants.py runs every playbook as a role with exactly these.
+-- tests/playbooks/index_admin/test_warehouse_grants.py runs every playbook as a role with exactly these.
 --
 --   createuser --pwprompt warden
 --   psql -d warehouse -v role=warden -v ON_ERROR_STOP=1 -f docs/warehouse-grants.sql

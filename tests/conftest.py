@@ -13,7 +13,7 @@ import pytest
 
 from bot.store.migrate import upgrade
 
-pytest_plugins = ["_indexdouble_fixtures"]
+pytest_plugins = ["tests.support.indexdouble", "tests.support.playbooks"]
 
 # PostgreSQL runs on loopback with trust auth (see .ci/run); each test gets its own
 # database cloned from a migrated template, so tests can't see each other's rows.

@@ -5,7 +5,7 @@ Checked against pypi/warehouse at commit
 ``warehouse/packaging/models.py``, ``warehouse/accounts/models.py``,
 ``warehouse/events/models.py``, ``warehouse/observations/models.py`` and
 ``warehouse/db.py``; and, in CI, against the real schema those migrations build
-(``tests/fixtures/warehouse-schema.sql``): ``tests/playbooks/test_wh_schema.py``
+(``tests/fixtures/warehouse-schema.sql``): ``tests/playbooks/index_admin/test_warehouse_schema.py``
 fails if any table or column here is missing there or has an incompatible type.
 
 Why a hand-written copy at all, when the real schema is at hand: the index double

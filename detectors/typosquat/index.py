@@ -18,7 +18,7 @@ than a comparison with every protected name:
 
 Most candidates resemble nothing, so the per-candidate cost is mostly spent proving
 that, and the index also keeps exact prefilters for it (each test in
-tests/typosquat/test_typosquat_prefilter.py checks one against the full lookups):
+tests/detectors/typosquat/test_prefilter.py checks one against the full lookups):
 
 - `near_keys`: every `near` key is also filed by its first half (`heads`) and its
   second half (`halves`); a deletion of the candidate can only be a key if the part of

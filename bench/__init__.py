@@ -1,0 +1,1 @@
+"""Benchmarks, run on demand (see the README); each prints a same-run baseline."""

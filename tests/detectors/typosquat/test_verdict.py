@@ -1,0 +1,121 @@
+"""Noise control and quality: established candidates, allowlist, scores, and recall on
+generated variants and on real reported typosquats with the bundled protected set."""
+
+from __future__ import annotations
+
+import random
+from importlib.resources import as_file
+from typing import Any
+
+import pytest
+
+from detectors.bundled import TOP_PROJECTS
+from detectors.typosquat.index import ProtectedIndex
+from detectors.typosquat.protected import read_protected
+from detectors.typosquat.settings import TyposquatSection
+from detectors.typosquat.techniques import Technique
+from detectors.typosquat.variants import GENERATORS
+from detectors.typosquat.verdict import Analyzer, Verdict, parse_allowlist
+from tests.support import REPO
+
+REPORTED = REPO / "tests" / "data" / "typosquat" / "reported.tsv"
+
+
+def test_a_name_resembling_nothing_has_the_default_verdict(small_index: ProtectedIndex) -> None:
+    # Built without `Verdict`'s constructor on the common path: the same value and type.
+    verdict = Analyzer(small_index).check("Zanzibar-Quokka")
+    assert verdict == Verdict("Zanzibar-Quokka", "zanzibar-quokka", False)
+    assert type(verdict) is Verdict and verdict.note is None and verdict.score == 0.0
+
+
+def test_a_far_less_established_protected_name_can_still_be_flagged(
+    small_index: ProtectedIndex,
+) -> None:
+    # pyaml (rank 5000) vs pyyaml (rank 20): 250 times further down the list.
+    assert Analyzer(small_index, established_rank_ratio=100).check("pyaml").flagged
+    verdict = Analyzer(small_index, established_rank_ratio=1000).check("pyaml")
+    assert not verdict.flagged and "itself protected (rank 5000)" in (verdict.note or "")
+
+
+def test_configured_allowlist_pairs_and_wildcards(small_index: ProtectedIndex) -> None:
+    pair = Analyzer(small_index, allowlist=["PyAML:PyYAML"]).check("pyaml")
+    assert not pair.flagged and "allowlisted" in (pair.note or "")
+    wildcard = Analyzer(small_index, allowlist=["reqeusts:*"]).check("reqeusts")
+    assert not wildcard.flagged
+    other = Analyzer(small_index, allowlist=["reqeusts:flask"]).check("reqeusts")
+    assert other.flagged and other.target == "requests"
+    assert parse_allowlist(["A_b:C.d", "x:*"]) == {("a-b", "c-d"), ("x", "*")}
+
+
+def test_default_allowlist_is_applied(small_index: ProtectedIndex) -> None:
+    analyzer = Analyzer.from_settings(TyposquatSection(), small_index)
+    assert not analyzer.check("pyaml").flagged
+
+
+def test_threshold_and_scores(small_index: ProtectedIndex) -> None:
+    strict = Analyzer(small_index, threshold=0.9)
+    assert strict.check("reqeusts").flagged  # transposition on the top name: 0.95
+    weak = strict.check("requests-lite")  # combosquat: 0.75
+    assert not weak.flagged and weak.target == "requests"
+    assert "below the threshold" in (weak.note or "")
+    default = Analyzer(small_index)
+    obscure, popular = default.check("kombuxha"), default.check("requezts")
+    assert obscure.score < popular.score  # the same slip weighs more on a popular name
+
+
+def test_settings_validate_allowlist_entries() -> None:
+    with pytest.raises(ValueError, match="candidate:target"):
+        TyposquatSection(allowlist=["no-colon-here"])
+    from_env: Any = "a:b, c:*"  # how the environment gives it
+    assert TyposquatSection(allowlist=from_env).allowlist == ["a:b", "c:*"]
+
+
+def test_index_grows_in_place_and_keeps_the_best_rank(fresh_index: ProtectedIndex) -> None:
+    index = fresh_index
+    analyzer = Analyzer(index)
+    assert not analyzer.check("zebrafish-toolz").flagged
+    index.add("zebrafish-tools", None)
+    assert analyzer.check("zebrafish-toolz").flagged
+    index.add("zebrafish-tools", 3)
+    entry = index.get("zebrafish-tools")
+    assert entry is not None and entry.rank == 3
+
+
+@pytest.mark.parametrize("technique", list(GENERATORS))
+def test_generated_variants_are_caught(bundled: Analyzer, technique: Technique) -> None:
+    """A quick version of bench/typosquat_eval.py: 60 variants per technique."""
+    rng = random.Random(f"test-{technique}")
+    index = bundled.index
+    if technique is Technique.TWO_TYPOS:
+        targets = [e.name for e in index.entries if e.two_typos]
+    elif technique is Technique.VOWEL:
+        targets = [e.name for e in index.entries if len(e.name) >= 7]
+    else:
+        targets = [e.name for e in index.entries if len(e.name) >= 5]
+    made = flagged = 0
+    while made < 60:
+        variant = GENERATORS[technique](rng.choice(targets), rng)
+        if variant is None or variant in index:
+            continue
+        made += 1
+        flagged += bundled.check(variant).flagged
+    needed = 0.4 if technique is Technique.TWO_TYPOS else 0.9
+    assert flagged / made >= needed, (technique, flagged, made)
+
+
+def test_real_reported_typosquats(bundled: Analyzer) -> None:
+    rows = [line.split("\t") for line in REPORTED.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#") and not line.startswith("name\t")]
+    assert len(rows) >= 100
+    flagged = [name for name, _target, _source in rows if bundled.check(name).flagged]
+    assert len(flagged) / len(rows) >= 0.9, sorted({r[0] for r in rows} - set(flagged))
+    wrong = [(name, target) for name, target, _source in rows
+             if bundled.check(name).flagged and bundled.check(name).target != target]
+    # alembic-util is also `alembic-utils` with `s` omitted: either reading is right.
+    assert wrong == [("alembic-util", "alembic")]
+
+
+def test_bundled_list_reads_as_ranked_protected_names() -> None:
+    with as_file(TOP_PROJECTS) as bundled_list:
+        listed = read_protected(bundled_list, limit=3)
+    assert listed.names == [("boto3", 1), ("packaging", 2), ("urllib3", 3)]
