@@ -8,50 +8,34 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.store.migrate import upgrade
+from tests.support.pg import asyncpg_url, pg_admin
 
 pytest_plugins = ["tests.support.indexdouble", "tests.support.playbooks"]
-
-# PostgreSQL runs on loopback with trust auth (see .ci/run); each test gets its own
-# database cloned from a migrated template, so tests can't see each other's rows.
-PG_SERVER = os.environ.get("WARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG_SERVER}/test")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     name = f"warden_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     try:
-        upgrade(_pg_url(name))
+        upgrade(asyncpg_url(name))
         yield name
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-
-def _pg_url(database: str) -> str:
-    return PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{database}"
 
 
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database of its own."""
     name = f"warden_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     try:
-        yield _pg_url(name)
+        yield asyncpg_url(name)
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,11 +10,11 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import asyncpg
 import pytest
 
 from playbooks.index_admin.devpi_local import LocalDevpi, start_local_devpi
 from tests.support.indexdouble import IndexDouble
+from tests.support.pg import PG_SERVER, asyncpg_url, pg_admin
 from tests.support.warehouse_db import load_schema
 from tests.support.world import World, build_world
 
@@ -33,38 +33,27 @@ async def world_any_store(index_double: IndexDouble, store_url: str, no_env: Non
 
 # -- Warehouse's real schema ---------------------------------------------------------------
 
-PG_SERVER = os.environ.get("WARDEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG_SERVER}/test")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def warehouse_template() -> Iterator[str]:
     """A database built from tests/fixtures/warehouse-schema.sql, to clone per test."""
     name = f"warden_whtpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     try:
         asyncio.run(load_schema(f"{PG_SERVER}/{name}"))
         yield name
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
 def warehouse_url(warehouse_template: str) -> Iterator[str]:
     """A fresh, empty Warehouse database of its own (asyncpg URL)."""
     name = f"warden_wh_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{warehouse_template}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{warehouse_template}"'))
     try:
-        yield PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+        yield asyncpg_url(name)
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # -- S3 ----------------------------------------------------------------------------------
