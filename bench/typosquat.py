@@ -7,8 +7,7 @@ Prints the index build time and memory, the time to scan all ~886,000 names of
 measured in the same run on the same random sample of 2,000 names, the per-name time
 of a brute-force baseline (rapidfuzz Levenshtein distance <= 2 against every protected
 name) against the detector's, best of 5 alternating passes each (target >= 50x).
-Needs `rapidfuzz` (the `bench` extra). The detector's hot modules are compiled by the
-install (mypyc, see setup.py); `WARDEN_TYPOSQUAT_SOURCES=1` times the pure-Python ones.
+Needs `rapidfuzz` (the `bench` extra).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from detectors.typosquat import compiled
 from detectors.typosquat.names import InvalidName, parse_name
 from detectors.typosquat.protected import NamesFile, build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
@@ -111,9 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TyposquatSection(protected_count=args.protected_count)
     analyzer, build_s, memory, read_s = build(cfg)
     gc.freeze()  # the index is long-lived: keep the collector from walking it
-    print("detector modules: " + ("compiled (mypyc)" if compiled.IN_USE else
-                                  f"from source (compiled ones absent, stale or declined by "
-                                  f"{compiled.FORCE_SOURCES})"))
     print(f"index: {len(analyzer.index)} protected names, {len(analyzer.index.near)} variant "
           f"keys; list read in {read_s:.2f} s, built in {build_s:.2f} s, "
           f"{memory / 1e6:.1f} MB (tracemalloc)")

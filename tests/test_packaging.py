@@ -3,7 +3,7 @@
 An editable install reads data straight from the checkout, so a data file left out of
 the package data only shows once the wheel is installed elsewhere. This builds the
 wheel's contents the way the wheel build does (setuptools' build_py: packages plus
-package data, here without mypyc) from a copy of the tree, offline, in about a second,
+package data, configured by pyproject.toml alone) from a copy of the tree, offline, in about a second,
 and compares them with the files in the source packages and the resources the code
 names. `.ci/run` also installs the real wheel in a fresh virtual environment and runs
 `warden demo` from another directory.
@@ -11,7 +11,6 @@ names. `.ci/run` also installs the real wheel in a fresh virtual environment and
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,6 @@ import bot
 from bot.store.migrate import MIGRATIONS
 from detectors.bundled import TOP_PROJECTS
 from detectors.domains.rdap import BUNDLED_BOOTSTRAP
-from detectors.typosquat.compiled import MANIFEST
 
 ROOT = Path(bot.__file__).resolve().parents[1]
 PACKAGES = ("bot", "detectors", "playbooks")
@@ -54,7 +52,6 @@ def resources_the_code_names() -> set[str]:
     return {
         under_root(TOP_PROJECTS),
         under_root(BUNDLED_BOOTSTRAP),
-        MANIFEST.resolve().relative_to(ROOT).as_posix(),
         *(path.relative_to(ROOT).as_posix() for path in migrations.rglob("*")
           if path.is_file() and "__pycache__" not in path.parts),
     }
@@ -68,11 +65,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     for name in tree_files():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, src / name)
-    # A copy, because setup.py writes detectors/typosquat/_compiled.json into the tree it
-    # builds: in the checkout that would switch the editable install's compiled modules off.
-    env = {**os.environ, "WARDEN_MYPYC": "0"}
-    result = subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(lib)],
-                            cwd=src, env=env, capture_output=True, text=True)
+    # A copy, so the build leaves nothing in the checkout; there is no setup.py: a bare
+    # setup() reads everything from pyproject.toml, as the wheel build does.
+    result = subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q",
+                             "build_py", "--build-lib", str(lib)],
+                            cwd=src, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return {path.relative_to(lib).as_posix() for path in lib.rglob("*") if path.is_file()}
 

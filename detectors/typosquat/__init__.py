@@ -9,11 +9,6 @@
 - `detector`: the event-driven detector (incidents on `create`).
 - `allowlist`: the admins' false-positive pairs (store, audited).
 - `protected`, `settings`, `variants`: lists and files, configuration, evaluation.
-- `compiled`: whether the modules on a check's path run compiled (mypyc) or from source.
 
-Only `compiled` is imported here (it must choose before any of those modules loads);
-it needs nothing outside the standard library, so bot.config can import `settings`
-without cycles.
+Nothing is imported here, so bot.config can import `settings` without cycles.
 """
-
-from detectors.typosquat import compiled as compiled

@@ -8,24 +8,17 @@ off. The names
 are variants of protected names made with every technique (what gets flagged), random
 edits of them, and random names (what mostly does not): a prefilter that dropped a
 single name the full path flags would fail here.
-
-Switching prefilters off means patching the modules' internals, which compiled (mypyc)
-modules do not allow: when they are in use, the two end-to-end tests run again in a
-child pytest that imports the sources.
 """
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-from detectors.typosquat import compiled, techniques
 from detectors.typosquat import slips as slips_module
+from detectors.typosquat import techniques
 from detectors.typosquat.affixes import MIN_CORE, PREFIXES, SUFFIXES, core_of, strip_affixes
 from detectors.typosquat.index import START, ProtectedIndex
 from detectors.typosquat.keyboard import ALPHABET, SKELETON_TABLE
@@ -37,10 +30,6 @@ from detectors.typosquat.variants import GENERATORS, ISSUE_AFFIXES
 from detectors.typosquat.verdict import Analyzer
 
 _LETTERS = ALPHABET.replace("-", "")
-PATCHES_INTERNALS = ("test_verdicts_are_those_of_the_full_path",
-                     "test_prefilters_follow_names_protected_later")
-patches_internals = pytest.mark.skipif(
-    compiled.IN_USE, reason="compiled modules cannot be patched; see test_patching_tests_from_sources")
 
 
 class _Everything:
@@ -216,7 +205,6 @@ def test_affix_strips_try_every_affix(names: list[str]) -> None:
         assert list(strip_affixes(c)) == _all_affix_strips(c), c
 
 
-@patches_internals
 def test_verdicts_are_those_of_the_full_path(
     bundled: Analyzer, names: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -235,7 +223,6 @@ def test_verdicts_are_those_of_the_full_path(
     assert sum(v.flagged for v in full) > len(names) // 3  # the flagged path is exercised
 
 
-@patches_internals
 def test_prefilters_follow_names_protected_later(monkeypatch: pytest.MonkeyPatch) -> None:
     """`add` after the build (critical projects) files the new names in the prefilter
     tables too."""
@@ -253,14 +240,3 @@ def test_prefilters_follow_names_protected_later(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(index, table, _Everything())
     assert [analyzer.check(name) for name in candidates] == fast
 
-
-@pytest.mark.skipif(not compiled.IN_USE, reason="the sources are in use: those tests ran here")
-def test_patching_tests_from_sources() -> None:
-    """The two tests that switch prefilters off, in a child pytest on the sources."""
-    selected = [f"{__file__}::{name}" for name in PATCHES_INTERNALS]
-    child = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selected],
-        env={**os.environ, compiled.FORCE_SOURCES: "1"}, capture_output=True, text=True,
-        timeout=600)
-    assert child.returncode == 0, child.stdout + child.stderr
-    assert f"{len(selected)} passed" in child.stdout, child.stdout
