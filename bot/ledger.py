@@ -2,7 +2,8 @@
 
 Kept from the feed as it happens and from the JSON API, so it outlives a deletion on
 the index: a removal only marks rows `removed_at`, it never deletes them, and a
-restore can be planned from what is recorded here.
+restore can be planned from what is recorded here. Each change the feed applies is also
+kept in order (bot.ledger_history), so a restore can bring back one point in time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.events import EventKind, IndexEvent, RejectedEntry, verbatim
 from bot.facts import ProjectFacts
+from bot.ledger_history import record
 from bot.names import canonicalize
 from bot.store.models import Account, File, Project, Release, Role
 
@@ -194,6 +196,7 @@ class Ledger:
         if project is None:
             return
         kind, at = event.kind, event.at
+        record(self.session, project, event)
         if kind is EventKind.CREATE:
             project.created_at = project.created_at or at
             project.first_seen_serial = project.first_seen_serial or event.serial

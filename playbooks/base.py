@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.names import canonicalize
+from bot.plaintext import reveal
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -118,7 +119,9 @@ class Plan:
 
     ``blockers`` non-empty means the plan must not run (nothing is half-done without
     saying so); ``notes`` are facts the admin should read (skipped files, old blob
-    versions used, users who will be frozen as a side effect).
+    versions used, users who will be frozen as a side effect). ``as_of`` says which
+    point in time the plan brings back (restore); ``answers`` lists other open incidents
+    the run settles besides its own (marked mitigated with it).
     """
 
     playbook: str
@@ -128,6 +131,8 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     blockers: tuple[str, ...] = ()
+    as_of: str = ""
+    answers: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -138,6 +143,8 @@ class Plan:
                  f"reason: {self.reason or '-'}"]
         if self.options:
             lines.append("options: " + ", ".join(f"{k}={v}" for k, v in sorted(self.options.items())))
+        if self.as_of:
+            lines.append(f"restores: {self.as_of}")
         if self.blockers:
             lines.append(f"REFUSED ({len(self.blockers)} problem(s)):")
             lines.extend(f"  ! {b}" for b in self.blockers)
@@ -147,13 +154,21 @@ class Plan:
         else:
             lines.append("nothing to change")
         lines.extend(f"  note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        if self.answers:
+            lines.append("also settles open incident(s) "
+                         + ", ".join(f"#{i}" for i in self.answers)
+                         + " (marked mitigated when the run is verified)")
+        # One line per item: a line break (or any hidden character) inside an upstream
+        # value (a version, a file name, a fault string) is written as an escape, so it
+        # cannot start a line of its own that reads like part of the plan.
+        return "\n".join(reveal(line) for line in lines)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "playbook": self.playbook, "target": self.target.as_dict(), "reason": self.reason,
             "options": self.options, "steps": [s.as_dict() for s in self.steps],
             "notes": list(self.notes), "blockers": list(self.blockers),
+            "as_of": self.as_of, "answers": list(self.answers),
         }
 
     @classmethod
@@ -163,6 +178,8 @@ class Plan:
             reason=data.get("reason", ""), options=dict(data.get("options") or {}),
             steps=tuple(Step.from_dict(s) for s in data.get("steps", ())),
             notes=tuple(data.get("notes", ())), blockers=tuple(data.get("blockers", ())),
+            as_of=str(data.get("as_of") or ""),
+            answers=tuple(int(i) for i in data.get("answers") or ()),
         )
 
 
@@ -205,13 +222,15 @@ PlanHistory = Callable[[str, str], Awaitable["Plan | None"]]
 
 @dataclass(frozen=True, slots=True)
 class PlaybookContext:
-    """What a playbook may use: the store (ledger reads), the index and the blob storage."""
+    """What a playbook may use: the store (ledger reads), the index and the blob storage;
+    ``incident_id``, the incident the plan answers (when it answers one)."""
 
     sessions: async_sessionmaker[AsyncSession]
     admin: IndexAdmin
     storage: BlobStorage
     actor: str
     history: PlanHistory
+    incident_id: int | None = None
 
     @staticmethod
     def now() -> datetime:

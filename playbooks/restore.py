@@ -8,12 +8,14 @@ deliberately (the plan then lists what it leaves out). Apply checks each blob ag
 the digests again before it touches the index (bytes read while planning are reused
 within the same process; a resumed run reads them from storage again).
 
-Scope: a project restore brings back what the project's removal took away (files
-removed earlier, on purpose, stay removed and are counted in a note); a release
-restore brings back every ledger file of that release that the index lacks (except
-files removed before the release was); a file restore, that file. When the project is
-re-created and its name is prohibited (remove-malware prohibits it), the plan first
-allows the name again; accounts the removal froze stay frozen (unfreeze them).
+Scope (playbooks.restore_scope): the state just before the removal the restore answers,
+from the ledger's history. Releases and files removed earlier stay removed unless
+``include_earlier``; the roles are those held then; a role or release an open incident
+questions is left out unless ``include_questioned`` (the plan names the incident); the
+plan says which point in time it restores, and open removal incidents of the releases it
+re-creates are settled with the run. When the project is re-created and its name is
+prohibited (remove-malware prohibits it), the plan first allows the name again; accounts
+the removal froze stay frozen (unfreeze them).
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
-
-from packaging.version import InvalidVersion, Version
 
 from bot.ledger import Ledger, TrackedProjects
 from bot.store.models import File, Project, Release
@@ -40,6 +40,7 @@ from playbooks.base import (
 )
 from playbooks.index_admin.base import FileSpec, IndexProject, ProjectSpec, ReleaseSpec
 from playbooks.index_admin.warehouse import FILES_PREFIX
+from playbooks.restore_scope import scope
 from playbooks.storage.base import Digests, InvalidBlobPath, blob_path
 from playbooks.storage.locate import Expected, Located, NotLocated, locate, mismatch
 
@@ -56,41 +57,6 @@ def _iso(at: datetime | None) -> str | None:
 
 def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-def _version_key(version: str) -> tuple[int, Version | str]:
-    try:
-        return (1, Version(version))
-    except InvalidVersion:
-        return (0, version)
-
-
-def _scope(project: Project, target: Target) -> tuple[list[tuple[Release, File]], list[str],
-                                                      list[str]]:
-    """(release, file) pairs the target covers, blockers, notes."""
-    releases = sorted(project.releases, key=lambda r: _version_key(r.version))
-    if target.version is not None:
-        releases = [r for r in releases if r.version == target.version]
-        if not releases:
-            return [], [f"the ledger has no release {target.version} of {project.name}"], []
-    elif target.filename is None and project.removed_at is None:
-        return [], [], [f"the ledger does not show {project.name} as removed, so there is "
-                        "nothing to restore at project level (name a release or a file)"]
-    chosen, earlier = [], 0
-    for release in releases:
-        cutoff = project.removed_at if target.version is None else release.removed_at
-        for file in release.files:
-            if target.filename is not None:
-                if file.filename == target.filename:
-                    chosen.append((release, file))
-            elif cutoff is not None and file.removed_at is not None and file.removed_at < cutoff:
-                earlier += 1  # removed on purpose before this removal: stays removed
-            else:
-                chosen.append((release, file))
-    if target.filename is not None and not chosen:
-        return [], [f"the ledger has no file {target.filename} of {project.name}"], []
-    notes = [f"{earlier} file(s) removed before this removal stay removed"] if earlier else []
-    return chosen, [], notes
 
 
 class _BlobCache:
@@ -138,39 +104,42 @@ class RestorePlaybook:
 
     async def plan(self, target: Target, reason: str, options: Mapping[str, Any],
                    ctx: PlaybookContext) -> Plan:
-        skip_missing = bool(options.get("skip_missing"))
-        opts = {"skip_missing": skip_missing}
+        opts = {"skip_missing": bool(options.get("skip_missing")),
+                "include_earlier": bool(options.get("include_earlier")),
+                "include_questioned": bool(options.get("include_questioned"))}
 
-        def refused(*blockers: str) -> Plan:
-            return Plan(self.name, target, reason, (), opts, (), blockers)
+        def refused(*blockers: str, as_of: str = "") -> Plan:
+            return Plan(self.name, target, reason, (), opts, (), blockers, as_of=as_of)
 
         if not target.project:
             return refused("restore needs a project")
         if (why := ctx.admin.unsupported("restore")) is not None:
             return refused(why)
         async with ctx.sessions() as session:
-            ledger = Ledger(session, TrackedProjects())
-            project = await ledger.project(target.project, with_files=True)
-            roles = [] if project is None else [
-                (role.role, account.username) for role, account in await ledger.roles(project.name)
-                if role.removed_at is None]
-        if project is None:
-            return refused(f"the ledger has no record of project {target.project}")
-        chosen, blockers, notes = _scope(project, target)
-        if blockers:
-            return refused(*blockers)
+            project = await Ledger(session, TrackedProjects()).project(target.project,
+                                                                       with_files=True)
+            if project is None:
+                return refused(f"the ledger has no record of project {target.project}")
+            found = await scope(session, project, target, opts, ctx.incident_id)
+        if found.blockers:
+            return refused(*found.blockers, as_of=found.as_of)
+        chosen, notes = found.chosen, found.notes
         index = await ctx.admin.project(project.name)
         steps, problems, present = await self._file_steps(project.name, chosen, index, ctx, notes)
-        if problems and not skip_missing:
+        if problems and not opts["skip_missing"]:
             ok = len(chosen) - present - len(problems)
             return refused(*problems, f"{len(problems)} file(s) cannot be restored from "
                            f"{ctx.storage.kind} storage, so nothing will be restored; "
-                           f"--skip-missing restores the other {ok} deliberately")
+                           f"--skip-missing restores the other {ok} deliberately",
+                           as_of=found.as_of)
         notes += [f"skipped (--skip-missing): {p}" for p in problems]
         if present:
             notes.append(f"{present} file(s) are already on the index with the same sha256")
-        head = await self._head_steps(project, roles, chosen, steps, index, ctx, notes)
-        return Plan(self.name, target, reason, (*head, *steps), opts, tuple(notes))
+        head = await self._head_steps(project, found.roles, chosen, steps, index, ctx, notes)
+        back = {s.data["version"] for s in (*head, *steps) if "version" in s.data}
+        answers = tuple(sorted({i for v in back for i in found.removal_incidents.get(v, ())}))
+        return Plan(self.name, target, reason, (*head, *steps), opts, tuple(notes),
+                    as_of=found.as_of, answers=answers)
 
     async def _file_steps(self, name: str, chosen: list[tuple[Release, File]],
                           index: IndexProject | None, ctx: PlaybookContext, notes: list[str]

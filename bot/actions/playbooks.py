@@ -51,10 +51,10 @@ class PlaybookActions(DoorBase):
 
     # -- helpers -----------------------------------------------------------------
 
-    def _context(self, actor: str) -> PlaybookContext:
+    def _context(self, actor: str, incident_id: int | None = None) -> PlaybookContext:
         backends = self.require_backends()
         return PlaybookContext(self.sessions, backends.admin, backends.storage, actor,
-                               self.store.last_plan)
+                               self.store.last_plan, incident_id)
 
     async def _refuse(self, error: ActionError, *, actor: str, action: str, target: str,
                       **kw: Any) -> ActionError:
@@ -84,8 +84,9 @@ class PlaybookActions(DoorBase):
         return run
 
     async def _plan(self, playbook: Playbook, actor: str, target: Target, reason: str,
-                    options: Mapping[str, Any] | None) -> Plan:
-        plan = await playbook.plan(target, reason, options or {}, self._context(actor))
+                    options: Mapping[str, Any] | None, incident_id: int | None) -> Plan:
+        plan = await playbook.plan(target, reason, options or {},
+                                   self._context(actor, incident_id))
         if plan.ok and plan.steps:
             # The index must be able to say who made the change (e.g. Warehouse journals
             # name an account); refused now rather than failing at the first step.
@@ -101,12 +102,13 @@ class PlaybookActions(DoorBase):
     # -- plan and request -----------------------------------------------------------
 
     async def plan(self, actor: str, playbook: str, target: Target, *, reason: str = "",
-                   options: Mapping[str, Any] | None = None) -> Plan:
+                   options: Mapping[str, Any] | None = None,
+                   incident_id: int | None = None) -> Plan:
         """What the playbook would change (changes nothing; refusals are audited)."""
         subject = target.describe()
         chosen = await self._playbook(actor, playbook, subject)
         await self._authorize(actor, "playbook.plan", subject, reason=reason, playbook=playbook)
-        return await self._plan(chosen, actor, target, reason, options)
+        return await self._plan(chosen, actor, target, reason, options, incident_id)
 
     async def request(self, actor: str, playbook: str, target: Target, *, reason: str,
                       options: Mapping[str, Any] | None = None,
@@ -125,7 +127,7 @@ class PlaybookActions(DoorBase):
                 raise await self._refuse(NotFound(f"no incident {incident_id}"),
                                          actor=actor, action="playbook.request",
                                          target=subject, **kw)
-        plan = await self._plan(chosen, actor, target, reason, options)
+        plan = await self._plan(chosen, actor, target, reason, options, incident_id)
         if not plan.ok:
             raise await self._refuse(PlanRefused(plan), actor=actor, action="playbook.request",
                                      target=subject, blockers=list(plan.blockers), **kw)
@@ -259,7 +261,7 @@ class PlaybookActions(DoorBase):
                   outcome=row.status, reason=row.reason, incident_id=row.incident_id,
                   run_id=row.id, playbook=row.playbook, error=row.error)
             await self._timeline(s, row, actor, f"playbook {row.status}")
-            if row.status == RunStatus.DONE and row.incident_id is not None:
+            if row.status == RunStatus.DONE:
                 await self._mitigate(s, row, actor)
             PLAYBOOK_RUNS.labels(row.playbook, str(row.status)).inc()
         return await self.show(run_id)
@@ -274,16 +276,28 @@ class PlaybookActions(DoorBase):
                                     "status": run.status, "event": what}))
 
     async def _mitigate(self, s: AsyncSession, run: PlaybookRun, actor: str) -> None:
-        incident = await s.get(Incident, run.incident_id)
-        if incident is None or Status(incident.status) not in (Status.OPEN, Status.ACKNOWLEDGED):
-            return
-        await s.flush()
-        try:
-            await transition(s, incident, Status.MITIGATED, actor, self.store.now(),
-                             self.notifiers, note=f"playbook {run.playbook} run {run.id} "
-                                                  "done and verified")
-        except TransitionError:
-            return  # changed concurrently; the timeline entry still records the run
+        """The run's incident, and the others its plan settles, become mitigated."""
+        answers = Plan.from_dict(run.plan).answers
+        for incident_id in (run.incident_id, *answers):
+            incident = None if incident_id is None else await s.get(Incident, incident_id)
+            if incident is None:
+                continue
+            if incident_id != run.incident_id:
+                s.add(TimelineEntry(incident_id=incident_id, at=self.store.now(), actor=actor,
+                                    action="playbook", detail={
+                                        "run_id": run.id, "playbook": run.playbook,
+                                        "status": run.status,
+                                        "event": f"settled by run {run.id} "
+                                                 f"({run.subject})"}))
+            if Status(incident.status) not in (Status.OPEN, Status.ACKNOWLEDGED):
+                continue
+            await s.flush()
+            try:
+                await transition(s, incident, Status.MITIGATED, actor, self.store.now(),
+                                 self.notifiers, note=f"playbook {run.playbook} run {run.id} "
+                                                      "done and verified")
+            except TransitionError:
+                continue  # changed concurrently; the timeline entry still records the run
 
     # -- reads ---------------------------------------------------------------------------
 

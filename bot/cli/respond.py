@@ -54,7 +54,8 @@ def respond(playbook: str, target: Target, *, reason: str, options: dict[str, An
     async def work(actions: Actions) -> Plan | RunView:
         shown = None
         if dry_run or not yes:
-            shown = await actions.plan(actor, playbook, target, reason=reason, options=options)
+            shown = await actions.plan(actor, playbook, target, reason=reason, options=options,
+                                       incident_id=incident)
             if dry_run:
                 return shown
             if shown.ok:
@@ -96,14 +97,25 @@ def restore(
     skip_missing: Annotated[bool, typer.Option(
         "--skip-missing", help="Restore the rest when some blobs are missing or differ.")]
     = False,
+    include_earlier: Annotated[bool, typer.Option(
+        "--include-earlier", help="Also bring back releases and files removed before the "
+        "removal this restore answers (they stay removed by default).")] = False,
+    include_questioned: Annotated[bool, typer.Option(
+        "--include-questioned", help="Also bring back roles and releases an open incident "
+        "questions (left out by default; the plan names the incident).")] = False,
     reason: ReasonOption = "restore of removed files", incident: IncidentOption = None,
     dry_run: DryRunOption = False, yes: YesOption = False, actor: ActorOption = "",
     config: ConfigOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Restore a removed project, release or file from storage (digest-checked)."""
+    """Restore a removed project, release or file from storage (digest-checked), as it
+    was just before the removal it answers (--incident N: that incident's removal;
+    default: the latest removal of the project, release or file)."""
     respond("restore", Target(project=project, version=version, filename=file),
-            reason=reason, options={"skip_missing": skip_missing}, incident=incident,
-            dry_run=dry_run, yes=yes, actor=actor, config=config, as_json=as_json)
+            reason=reason, options={"skip_missing": skip_missing,
+                                    "include_earlier": include_earlier,
+                                    "include_questioned": include_questioned},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
 
 
 def yank(

@@ -205,6 +205,29 @@ class Role(Base):
     removed_at: Mapped[datetime | None]
 
 
+class LedgerChange(Base):
+    """One change the feed applied to a tracked project (its changelog entry, parsed).
+
+    The release, file and role rows above hold only the present (and when something was
+    last removed); this history lets a restore bring back the state just before one
+    removal: which releases and files were on the index and who held which role then.
+    Written for tracked projects only, in the feed's transaction. Rows carried over from
+    before the history was kept have no serial and are placed by time.
+    """
+
+    __tablename__ = "ledger_changes"
+    __table_args__ = (sa.Index("ix_ledger_changes_project_id_serial", "project_id", "serial"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    serial: Mapped[int | None] = mapped_column(sa.BigInteger)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(sa.String(32))  # an EventKind value
+    version: Mapped[str | None] = mapped_column(sa.String(512))
+    filename: Mapped[str | None] = mapped_column(sa.String(1024))
+    username: Mapped[str | None] = mapped_column(sa.String(256))
+    role: Mapped[str | None] = mapped_column(sa.String(64))
+
+
 class Incident(Base):
     __tablename__ = "incidents"
     id: Mapped[int] = mapped_column(primary_key=True)
