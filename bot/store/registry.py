@@ -1,8 +1,15 @@
 """Imports every module that defines tables, so Base.metadata (and Alembic) sees them all."""
 
-from bot.store import domain_models, models, playbook_models, slack_models, typosquat_models
+from bot.store import (
+    domain_models,
+    models,
+    playbook_models,
+    report_models,
+    slack_models,
+    typosquat_models,
+)
 
 metadata = models.Base.metadata
 
-__all__ = ["domain_models", "metadata", "models", "playbook_models", "slack_models",
-           "typosquat_models"]
+__all__ = ["domain_models", "metadata", "models", "playbook_models", "report_models",
+           "slack_models", "typosquat_models"]
