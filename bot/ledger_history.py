@@ -58,11 +58,25 @@ def record(session: AsyncSession, project: Project, event: IndexEvent) -> None:
 
 
 async def changes(session: AsyncSession, project_id: int) -> list[LedgerChange]:
-    """The project's history in changelog order (carried-over rows, without a serial,
-    first: they predate every row the feed wrote)."""
+    """The project's history in changelog order.
+
+    Rows the migration carried over without a serial (removals) are placed by time among
+    the others: a role granted at serial 12 and removed later must replay as granted then
+    removed, not the other way round. At the same time, the row with a serial goes first
+    (an addition and its removal in one second happened in that order)."""
     rows = (await session.execute(
         select(LedgerChange).where(LedgerChange.project_id == project_id))).scalars().all()
-    return sorted(rows, key=lambda r: (r.serial is not None, r.serial or 0, r.at, r.id))
+    numbered = sorted((r for r in rows if r.serial is not None),
+                      key=lambda r: (r.serial or 0, r.id))
+    timed = sorted((r for r in rows if r.serial is None), key=lambda r: (r.at, r.id))
+    merged: list[LedgerChange] = []
+    i = 0
+    for row in numbered:
+        while i < len(timed) and timed[i].at < row.at:
+            merged.append(timed[i])
+            i += 1
+        merged.append(row)
+    return merged + timed[i:]
 
 
 @dataclass(frozen=True, slots=True)
