@@ -54,6 +54,8 @@ class IndexEvent:
     role: str | None = None  # the role granted/removed/offered, or the new role on change
     old_role: str | None = None  # on role_change only
     actor: str | None = None  # who did it, where the index tells us (the changelog does not)
+    index: str | None = None  # devpi: the index ("user/index") it happened on; None on PyPI
+    sha256: str | None = None  # devpi: the file's digest, which its changelog carries
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ import pytest
 from bot.store.migrate import upgrade
 from tests.support.pg import asyncpg_url, pg_admin
 
-pytest_plugins = ["tests.support.indexdouble", "tests.support.playbooks"]
+pytest_plugins = ["tests.support.indexdouble", "tests.support.playbooks",
+                  "tests.support.devpi_primary"]
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:

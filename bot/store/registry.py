@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so Base.metadata (and Alembic) sees them all."""
 
 from bot.store import (
+    devpi_models,
     domain_models,
     models,
     playbook_models,
@@ -11,5 +12,5 @@ from bot.store import (
 
 metadata = models.Base.metadata
 
-__all__ = ["domain_models", "metadata", "models", "playbook_models", "report_models",
-           "slack_models", "typosquat_models"]
+__all__ = ["devpi_models", "domain_models", "metadata", "models", "playbook_models",
+           "report_models", "slack_models", "typosquat_models"]

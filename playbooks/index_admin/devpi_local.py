@@ -28,6 +28,15 @@ class LocalDevpi:
     root_password: str
     process: subprocess.Popen[bytes]
     log: Path
+    argv: tuple[str, ...] = ()  # the command line, so restart() runs the same server
+
+    def restart(self, timeout: float = 90.0) -> None:
+        """Stop the server and start it again on the same directory and port."""
+        self.stop()
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(list(self.argv), stdout=out,
+                                            stderr=subprocess.STDOUT)
+        _wait_until_up(self, timeout)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -81,9 +90,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_until_up(server: LocalDevpi, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{server.url}/+api", timeout=2):
+                return
+        except OSError:
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"devpi-server did not start: {server.log.read_text()[-2000:]}"
+                                   ) from None
+            time.sleep(0.2)
+
+
 def start_local_devpi(base: Path, *, root_password: str = "root-secret",
-                      timeout: float = 90.0) -> LocalDevpi:
-    """Initialise a server directory under ``base`` and start devpi-server on it."""
+                      timeout: float = 90.0, extra_args: tuple[str, ...] = ()) -> LocalDevpi:
+    """Initialise a server directory under ``base`` and start devpi-server on it
+    (``extra_args`` go to devpi-server, e.g. ``("--role", "primary")`` for replication)."""
     for tool in ("devpi-init", "devpi-gen-secret", "devpi-server"):
         if shutil.which(tool) is None:
             raise FileNotFoundError(f"{tool} not found: install devpi-server")
@@ -93,20 +117,10 @@ def start_local_devpi(base: Path, *, root_password: str = "root-secret",
     subprocess.run(["devpi-gen-secret", "--secretfile", str(secret)], check=True,
                    capture_output=True)
     port = _free_port()
+    argv = ("devpi-server", "--serverdir", str(server_dir), "--secretfile", str(secret),
+            "--host", "127.0.0.1", "--port", str(port), "--offline-mode", *extra_args)
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["devpi-server", "--serverdir", str(server_dir), "--secretfile", str(secret),
-             "--host", "127.0.0.1", "--port", str(port), "--offline-mode"],
-            stdout=out, stderr=subprocess.STDOUT)
-    server = LocalDevpi(f"http://127.0.0.1:{port}", root_password, proc, log)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{server.url}/+api", timeout=2):
-                return server
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                server.stop()
-                raise RuntimeError(f"devpi-server did not start: {log.read_text()[-2000:]}"
-                                   ) from None
-            time.sleep(0.2)
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT)
+    server = LocalDevpi(f"http://127.0.0.1:{port}", root_password, proc, log, argv)
+    _wait_until_up(server, timeout)
+    return server
