@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 
 # Longest first, so `python3-` is tried before `python-` and `py`.
-PREFIXES: tuple[str, ...] = ("python3-", "python2-", "python-", "py3-", "py")
+# `python` glued with no separator (`pythonrequests`, `requestspython`) too.
+PREFIXES: tuple[str, ...] = ("python3-", "python2-", "python-", "python", "py3-", "py")
 SUFFIXES: tuple[str, ...] = (
-    "-python3", "-python", "-py", "-dev", "-lib", "-sdk", "-api", "s", "2", "3",
+    "-python3", "-python", "python", "-py", "-dev", "-lib", "-sdk", "-api", "s", "2", "3",
 )
 # Prefixes/suffixes with a separator: stripping them from a protected name gives its core
 # (`python-dateutil` -> `dateutil`, `pyyaml` -> `yaml`), so `dateutil-python` and

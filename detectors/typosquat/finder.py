@@ -18,7 +18,9 @@ from detectors.typosquat.shapes import (
     combo_words,
     joined,
     look_alikes,
+    plurals,
     reorder,
+    swapped_parts,
     versions,
 )
 from detectors.typosquat.slips import slips
@@ -39,6 +41,10 @@ def find(index: ProtectedIndex, c: str, shown: str = "") -> list[Match]:
     words = cut >= 0 and c[cut + 1:] in index.words
     if words and c[: c.find("-")] in index.words:
         reorder(index, c, out)
+    if cut >= 0 and "s" in c:
+        plurals(index, c, out)
+    elif cut < 0 and len(c) >= 6:
+        swapped_parts(index, c, out)
     last = c[-1:]
     ending = c.endswith(ENDINGS_BY_LAST.get(last, ()))  # an affix or a combo word, maybe
     if ending or c in index.shaped or (c.startswith(PREFIX_START) and c.startswith(PREFIXES)):

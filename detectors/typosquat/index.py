@@ -51,6 +51,7 @@ Ids = int | list[int]
 Cuts = tuple[tuple[slice, slice], ...]  # (head, tail) slices making deletions of a text
 NAMESPACE_MIN = 3  # this many protected `<token>-...` names make `<token>` a namespace
 START = 4  # characters of `by_start` keys
+PAIR_TOP = 1000  # two names this popular joined by `-` ride on both (`matplotlib-requests`)
 LONG_NAME, LONG_TOP = 12, 2000  # names this long are matched at two slips down to this rank
 
 
@@ -72,6 +73,13 @@ def _unskeleton(key: str) -> list[str]:
     for char in key:
         texts = [text + other for text in texts for other in _PREIMAGES.get(char, char)]
     return texts
+
+
+def singular_words(name: str) -> str:
+    """`name` with a plural `s` dropped from each of its words (`requests-toolbelt` ->
+    `request-toolbelt`); `ss` and short words are kept (`boss`, `gis`)."""
+    return "-".join(word[:-1] if len(word) > 3 and word[-1] == "s" and word[-2] != "s"
+                    else word for word in name.split("-"))
 
 
 def ids(value: Ids | None) -> Iterator[int]:
@@ -147,6 +155,9 @@ class ProtectedIndex:
         self.popular_top = popular_top
         self.distance2_min_length = distance2_min_length
         self.combination_top = combination_top
+        # First words of plugin names (`pytest-`, `django-`), learned from all of PyPI's
+        # names (hosts.py): `<host>-<popular>` is a plugin, not two popular names joined.
+        self.hosts: frozenset[str] = frozenset()
         self.entries: list[Protected] = []
         self.variants: list[Variant] = []
         self.exact: dict[str, int] = {}
@@ -177,6 +188,9 @@ class ProtectedIndex:
         # Names of three words or more without their first one (`apache-airflow-x` ->
         # `airflow-x`): dropping a namespace prefix is an affix squat too.
         self.tails: dict[str, Ids] = {}
+        # Names of several words by their words without a plural `s` (`request-toolbelt`
+        # for `requests-toolbelt`): an `s` moved from one word to another meets it.
+        self.singulars: dict[str, Ids] = {}
         # Every word of every name: a candidate whose last word is none of them has no
         # protected name after a separator nor the words of one in another order.
         self.words: set[str] = set()
@@ -207,6 +221,11 @@ class ProtectedIndex:
         """Among the very top names (rank <= distance2_top), squatted with two slips."""
         rank = self.entries[target].rank
         return rank is not None and rank <= self.distance2_top
+
+    def pair(self, target: int) -> bool:
+        """Popular enough (rank <= PAIR_TOP) for `<this>-<other popular>` to ride on both."""
+        rank = self.entries[target].rank
+        return rank is not None and rank <= PAIR_TOP
 
     def namespace(self, token: str) -> bool:
         return self.first_tokens.get(token, 0) >= NAMESPACE_MIN
@@ -273,6 +292,7 @@ class ProtectedIndex:
             self.first_tokens[tokens[0]] = self.first_tokens.get(tokens[0], 0) + 1
             if len(tokens) > 2:
                 self._put_shaped(self.tails, name[len(tokens[0]) + 1:], target)
+            self._put_shaped(self.singulars, singular_words(name), target)
         core = core_of(name)
         if core != name:
             self._put_shaped(self.cores, core, target)

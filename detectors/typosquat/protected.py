@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from detectors.bundled import TOP_PROJECTS
+from detectors.typosquat.hosts import bundled_hosts, bundled_words
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.names import InvalidName, parse_name
 from detectors.typosquat.settings import TyposquatSection
@@ -134,4 +135,7 @@ def build_analyzer(cfg: TyposquatSection, names: Iterable[tuple[str, int | None]
         names, distance2_top=cfg.distance2_top, distance2_min_length=cfg.distance2_min_length,
         combination_top=cfg.combination_top, popular_top=cfg.popular_top,
     )
-    return Analyzer.from_settings(cfg, index)
+    index.hosts = bundled_hosts()
+    analyzer = Analyzer.from_settings(cfg, index)
+    analyzer.common_words = bundled_words()
+    return analyzer

@@ -19,7 +19,7 @@ from detectors.typosquat.affixes import (
     strip_affixes,
     version_splits,
 )
-from detectors.typosquat.index import ProtectedIndex, ids
+from detectors.typosquat.index import ProtectedIndex, ids, singular_words
 from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, collapse
 from detectors.typosquat.matches import Match, added, differing
 from detectors.typosquat.techniques import Technique
@@ -108,6 +108,28 @@ def reorder(index: ProtectedIndex, c: str, out: list[Match]) -> None:
         name = index.entries[target].name
         if name != c:
             out.append(Match(target, (T.WORD_REORDER,), f"is `{name}` with its words reordered"))
+
+
+def plurals(index: ProtectedIndex, c: str, out: list[Match]) -> None:
+    """A plural `s` moved from one word to another: `request-toolbelts`."""
+    key = singular_words(c)
+    found = index.singulars.get(key) if key in index.shaped else None
+    for target in ids(found) if found is not None else ():
+        name = index.entries[target].name
+        if name != c and len(name) == len(c):  # the same words, one `s` elsewhere
+            out.append(Match(target, (T.PLURAL,), f"is `{name}` with a plural `s` moved"))
+
+
+def swapped_parts(index: ProtectedIndex, c: str, out: list[Match]) -> None:
+    """Two word parts of a name without separators swapped: `soupbeautiful`. Both parts
+    are words of protected names, at least 3 letters each."""
+    exact, words = index.exact, index.words
+    for i in range(3, len(c) - 2):
+        target = exact.get(c[i:] + c[:i])
+        if target is not None and c[:i] in words and c[i:] in words:
+            name = index.entries[target].name
+            out.append(Match(target, (T.PARTS_SWAPPED,),
+                             f"is `{name}` with `{c[i:]}` and `{c[:i]}` swapped"))
 
 
 def affixes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
@@ -216,8 +238,8 @@ def joined(index: ProtectedIndex, c: str, out: list[Match]) -> None:
             continue
         lt = exact.get(left)
         if lt is not None:
-            if (min(len(left), len(right)) >= MIN_COMBO_BASE and index.top(lt)
-                    and index.top(rt) and not index.namespace(c.split("-", 1)[0])):
+            if (min(len(left), len(right)) >= MIN_COMBO_BASE and index.pair(lt)
+                    and index.pair(rt) and c.split("-", 1)[0] not in index.hosts):
                 phrase = f"joins the protected `{left}` and `{right}`"
                 out.append(Match(lt, (T.COMBOSQUAT,), phrase))
                 out.append(Match(rt, (T.COMBOSQUAT,), phrase))

@@ -13,7 +13,13 @@ from operator import ne
 
 from detectors.typosquat.index import START, ProtectedIndex
 from detectors.typosquat.matches import Match, added
-from detectors.typosquat.techniques import Edit, Technique, classify_edit, classify_two
+from detectors.typosquat.techniques import (
+    Edit,
+    Technique,
+    classify_edit,
+    classify_two,
+    moved,
+)
 
 MIN_TWO_TYPOS = 6  # shortest candidate judged at two slips from a protected name
 MIN_TWO_TYPO_WORD = 6  # ... and shortest word of the protected name holding them
@@ -93,6 +99,9 @@ def slips(index: ProtectedIndex, c: str, out: list[Match], shown: str = "") -> N
             aligned = edit.technique is Technique.HOMOGLYPH and len(shown) == len(c)
             how = edit.describe(shown[edit.at] if aligned else None)
             out.append(Match(target, (edit.technique,), f"is `{name}` with {how}", (edit,)))
+        elif (shift := moved(c, name)) is not None:
+            out.append(Match(target, (Technique.MOVED,), f"is `{name}` with {shift.describe()}",
+                             (shift,)))
         elif entry.two_typos and len(c) >= MIN_TWO_TYPOS:
             pair = classify_two(c, name)
             if pair is not None and _two_typos_ok(name, pair):

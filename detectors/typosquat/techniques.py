@@ -32,6 +32,9 @@ class Technique(StrEnum):
     VERSION_SUFFIX = "version-suffix"
     COMBOSQUAT = "combosquat"
     TWO_TYPOS = "two-typos"
+    MOVED = "moved-character"  # one character moved two places: `jutpyer` for `jupyter`
+    PLURAL = "plural-moved"  # an `s` moved to another word: `request-toolbelts`
+    PARTS_SWAPPED = "parts-swapped"  # word parts swapped, no separator: `soupbeautiful`
     SUBSTITUTION = "substitution"  # any other character: counts for the most popular only
     INSERTION = "insertion"
     # Zero-width, bidi, BOM, soft hyphen...: no project name can hold them, so a name
@@ -75,11 +78,26 @@ class Edit:
             return f"`{self.old}` replaced by `{self.new}` (one bit flipped)"
         if t is Technique.INSERTION:
             return f"`{self.new}` inserted"
+        if t is Technique.MOVED:
+            return f"`{self.old}` written `{self.new}` (a character moved two places)"
         if t is Technique.VOWEL:
             if not self.old:
                 return f"the vowel `{self.new}` added"
             return f"the vowel `{self.old}` replaced by `{self.new}`"
         return f"`{self.old}` changed to `{self.new}`"
+
+
+def moved(candidate: str, target: str) -> Edit | None:
+    """One character of `target` moved two places (`abc` -> `bca` or `cab`)."""
+    if len(candidate) != len(target) or candidate == target:
+        return None
+    i = _first_difference(candidate, target)
+    window, other = target[i : i + 3], candidate[i : i + 3]
+    if len(window) < 3 or candidate[i + 3:] != target[i + 3:] or "-" in window + other:
+        return None
+    if other in (window[1:] + window[0], window[2] + window[:2]):
+        return Edit(Technique.MOVED, window, other, i)
+    return None
 
 
 def _substitution(old: str, new: str, at: int) -> Edit:

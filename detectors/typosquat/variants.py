@@ -142,6 +142,84 @@ def two_typos(name: str, rng: random.Random) -> str | None:
     return None if once is None else second(once, rng)
 
 
+def extra_letter(name: str, rng: random.Random) -> str | None:
+    """Any letter inserted inside a word (not at its ends): `reqguests`."""
+    i = _positions(name, rng, lambda i: i > 0 and name[i - 1] != "-" and name[i] != "-")
+    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
+    return None if i is None else _valid(name[:i] + letter + name[i:])
+
+
+def vowel_replaced(name: str, rng: random.Random) -> str | None:
+    """One vowel (not the first letter) replaced by another: `requists`."""
+    i = _positions(name, rng, lambda i: i > 0 and name[i] in VOWELS)
+    if i is None:
+        return None
+    return _valid(name[:i] + rng.choice(sorted(VOWELS - {name[i]})) + name[i + 1:])
+
+
+def first_doubled(name: str, rng: random.Random) -> str | None:
+    """The first letter typed twice: `rrequests`."""
+    return _valid(name[0] + name) if name[0].isalpha() else None
+
+
+def moved_two(name: str, rng: random.Random) -> str | None:
+    """A character moved two places within a word: `reuqests` -> `ruqeests`."""
+    i = _positions(name[:-2], rng, lambda i: "-" not in name[i : i + 3]
+                   and name[i] not in name[i + 1 : i + 3])
+    if i is None:
+        return None
+    if rng.random() < 0.5:  # forward: abc -> bca
+        return _valid(name[:i] + name[i + 1 : i + 3] + name[i] + name[i + 3:])
+    return _valid(name[:i] + name[i + 2] + name[i : i + 2] + name[i + 3:])  # abc -> cab
+
+
+def plural_moved(name: str, rng: random.Random) -> str | None:
+    """An `s` dropped from one word and added to another: `request-toolbelts`."""
+    tokens = name.split("-")
+    plural = [i for i, t in enumerate(tokens) if len(t) > 3 and t.endswith("s")
+              and not t.endswith("ss")]
+    single = [i for i, t in enumerate(tokens) if t[-1:].isalpha() and not t.endswith("s")]
+    if not plural or not single:
+        return None
+    p, q = rng.choice(plural), rng.choice(single)
+    tokens[p], tokens[q] = tokens[p][:-1], tokens[q] + "s"
+    return _valid("-".join(tokens))
+
+
+def python_glued(name: str, rng: random.Random) -> str | None:
+    """`python` glued to the name, no separator: `pythonrequests`, `requestspython`."""
+    if name.startswith("python") or name.endswith("python"):
+        return None
+    return _valid(rng.choice((f"python{name}", f"{name}python")))
+
+
+def parts_swapper(words: frozenset[str]) -> Generator:
+    """Two word parts of a name written without separators swapped (`soupbeautiful`
+    for `beautifulsoup`): the parts are words of protected names, at least 3 letters."""
+
+    def swapped(name: str, rng: random.Random) -> str | None:
+        if "-" in name:
+            return None
+        splits = [i for i in range(3, len(name) - 2) if name[:i] in words and name[i:] in words]
+        if not splits:
+            return None
+        i = rng.choice(splits)
+        return _valid(name[i:] + name[:i])
+
+    return swapped
+
+
+# The families of issue 19, by the name the evaluation prints (the pair of popular names
+# joined and the word-part swap need the index, so bench/typosquat_eval.py makes those).
+FAMILIES: dict[str, Generator] = {
+    "extra letter inside a word": extra_letter,
+    "vowel replaced": vowel_replaced,
+    "first letter doubled": first_doubled,
+    "character moved two places": moved_two,
+    "plural s moved": plural_moved,
+    "python glued": python_glued,
+}
+
 GENERATORS: dict[Technique, Generator] = {
     Technique.OMISSION: omission,
     Technique.REPETITION: repetition,

@@ -36,6 +36,7 @@ BASE_SCORE: dict[Technique, float] = {
     T.OMISSION: 0.85, T.ADJACENT_KEY: 0.85, T.NEIGHBOUR_INSERTION: 0.85, T.WORD_REORDER: 0.85,
     T.VOWEL: 0.8, T.AFFIX: 0.8, T.BIT_FLIP: 0.75, T.VERSION_SUFFIX: 0.75,
     T.COMBOSQUAT: 0.7, T.TWO_TYPOS: 0.7, T.SUBSTITUTION: 0.7, T.INSERTION: 0.7,
+    T.MOVED: 0.85, T.PLURAL: 0.8, T.PARTS_SWAPPED: 0.8,
     T.INVISIBLE: 1.0,
 }
 # No project name can hold an invisible character: such a name scores at least this,
@@ -110,6 +111,8 @@ class Analyzer:
         self.any_slip_top = any_slip_top
         self.established_rank_ratio = established_rank_ratio
         self.allowlist = parse_allowlist(allowlist)
+        # Words many projects use (hosts.py): a candidate word among them is no slip.
+        self.common_words: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, cfg: TyposquatSection, index: ProtectedIndex) -> Analyzer:
@@ -206,9 +209,13 @@ class Analyzer:
                 return _tuple_new(Verdict, (raw, canonical, False, None, None, 0.0, None, None, None))
         note = None
         best: tuple[float, int, Match] | None = None
+        common = [w for w in canonical.split("-") if w in self.common_words]
         for match in matches:
             entry = index.entries[match.target]
             if not self._counts(match, entry.name):
+                continue
+            if match.edits and any(w not in entry.name.split("-") for w in common):
+                note = note or f"`{common[0]}` is a word many projects use, not a slip"
                 continue
             if own is not None and not self._far_less_established(own.rank, entry.rank):
                 note = note or f"`{canonical}` is itself protected (rank {own.rank})"
