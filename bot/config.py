@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.sections import Section, name_list
 from detectors.critical_settings import CriticalSection
 from detectors.domains.settings import DomainsSection
+from detectors.reports.settings import ReportsSection
 from detectors.typosquat.settings import TyposquatSection
 from playbooks.settings import PlaybooksSection, StorageSection
 
@@ -220,6 +221,7 @@ class Settings(BaseSettings):
     service: ServiceSection = Field(default_factory=ServiceSection)
     typosquat: TyposquatSection = Field(default_factory=TyposquatSection)
     domains: DomainsSection = Field(default_factory=DomainsSection)
+    reports: ReportsSection = Field(default_factory=ReportsSection)
     playbooks: PlaybooksSection = Field(default_factory=PlaybooksSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     slack: SlackSection = Field(default_factory=SlackSection)

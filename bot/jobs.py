@@ -54,6 +54,18 @@ async def feed_pass(warden: Warden, stop: asyncio.Event) -> int:
     return result.events
 
 
+async def reports_pass(warden: Warden) -> int:
+    """Read new malware reports into incidents and close those decided meanwhile; new
+    incidents leave through the outbox at once (time to the admins is the measure)."""
+    if warden.reports is None:
+        return 0
+    polled = await warden.reports.poll()
+    closed = await warden.reports.settle()
+    if polled.incidents or closed:
+        await warden.feed.deliver()
+    return polled.reports
+
+
 async def backfill_critical_ledger(warden: Warden) -> int:
     """Fill the ledger of every critical project not synced yet (first start, or a new
     leader after one that stopped half way), so a deletion on day one can be restored."""

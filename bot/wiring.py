@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.critical import recompute
 from bot.feed.client import IndexClient, RetryPolicy
 from bot.feed.pypi import PyPIFeed
+from bot.feed.reports import ReportsSource, typo_check
 from bot.feed.sync import FeedSync
 from bot.ledger import TrackedProjects
 from bot.metrics import SWEEP_PROGRESS
@@ -72,6 +73,22 @@ def build_detectors(settings: Settings) -> list[Detector]:
             DomainDetector(settings.domains, progress=sweep_progress)]
 
 
+def _reports(settings: Settings, sessions: async_sessionmaker[AsyncSession],
+             pipeline: Pipeline) -> ReportsSource | None:
+    """The malware reports source, when reports are enabled and a Warehouse database is
+    configured (reports.warehouse_url, else the playbooks' playbooks.warehouse_url)."""
+    cfg = settings.reports
+    url = cfg.warehouse_url or (settings.playbooks.warehouse_url
+                                if settings.playbooks.backend == "warehouse" else None)
+    if not cfg.enabled or not url:
+        return None
+    typo = next((d for d in pipeline.detectors if isinstance(d, TyposquatDetector)), None)
+    return ReportsSource(sessions, create_engine(url), cfg, pipeline.notifiers,
+                         index_url=settings.index.url,
+                         typo=typo_check(typo) if typo is not None else None,
+                         service_account=settings.playbooks.warehouse_account)
+
+
 @dataclass
 class Warden:
     settings: Settings
@@ -80,6 +97,7 @@ class Warden:
     client: IndexClient
     pipeline: Pipeline
     feed: FeedSync
+    reports: ReportsSource | None = None  # malware reports, with a Warehouse database
 
     @classmethod
     async def open(
@@ -122,9 +140,12 @@ class Warden:
             resend_backoff_seconds=settings.index.backoff_seconds,
             stall_incident_seconds=settings.feed.stall_incident_seconds,
         )
-        return cls(settings, engine, sessions, client, pipeline, feed)
+        return cls(settings, engine, sessions, client, pipeline, feed,
+                   _reports(settings, sessions, pipeline))
 
     async def close(self) -> None:
+        if self.reports is not None:
+            await self.reports.close()
         await self.client.close()
         await self.engine.dispose()
 

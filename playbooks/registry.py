@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playbooks.base import Playbook
 from playbooks.freeze import FreezePlaybook, UnfreezePlaybook, UnverifyEmailPlaybook
+from playbooks.not_malware import NotMalwarePlaybook
 from playbooks.quarantine import QuarantinePlaybook, UnquarantinePlaybook
 from playbooks.remove_malware import RemoveMalwarePlaybook
 from playbooks.restore import RestorePlaybook
@@ -25,6 +26,6 @@ def build_playbooks() -> dict[str, Playbook]:
     every: tuple[Playbook, ...] = (
         RestorePlaybook(), YankPlaybook(), UnyankPlaybook(), FreezePlaybook(),
         UnfreezePlaybook(), UnverifyEmailPlaybook(), QuarantinePlaybook(),
-        UnquarantinePlaybook(), RemoveMalwarePlaybook(),
+        UnquarantinePlaybook(), RemoveMalwarePlaybook(), NotMalwarePlaybook(),
     )
     return {p.name: p for p in every}

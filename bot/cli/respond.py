@@ -1,5 +1,6 @@
 """The response commands: restore, yank, unyank, freeze, unfreeze, unverify, quarantine,
-unquarantine (``release-quarantine``, its old name, is a hidden alias), remove-malware.
+unquarantine (``release-quarantine``, its old name, is a hidden alias), remove-malware,
+not-malware.
 Each plans, shows the plan and asks (unless --yes), requests the run (planning again, so
 the stored plan is current; a plan that changed after it was shown is cancelled) and, if
 no second admin must approve it, applies and verifies it with a progress bar. --dry-run
@@ -230,10 +231,24 @@ def remove_malware(
             config=config, as_json=as_json)
 
 
+def not_malware(
+    project: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (Warehouse keeps it with "
+                                        "the verdict on each report).")],
+    incident: IncidentOption = None, dry_run: DryRunOption = False, yes: YesOption = False,
+    actor: ActorOption = "", config: ConfigOption = None, as_json: JsonOption = False,
+) -> None:
+    """Decide a project's malware reports as not malware (Warehouse's verdict)."""
+    respond("not-malware", Target(project=project), reason=reason, options={},
+            incident=incident, dry_run=dry_run, yes=yes, actor=actor, config=config,
+            as_json=as_json)
+
+
 COMMANDS: dict[str, Callable[..., None]] = {
     "restore": restore, "yank": yank, "unyank": unyank, "freeze": freeze,
     "unfreeze": unfreeze, "unverify": unverify, "quarantine": quarantine,
     "unquarantine": unquarantine, "remove-malware": remove_malware,
+    "not-malware": not_malware,
 }
 # Old command names kept working (not listed in --help) for one release.
 HIDDEN_ALIASES = {"release-quarantine": "unquarantine"}

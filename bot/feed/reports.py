@@ -39,8 +39,10 @@ from detectors.reports import verdicts
 from detectors.reports.assess import DETECTOR, KIND, assess
 from detectors.reports.dossier import Dossier, TypoVerdict
 from detectors.reports.settings import ReportsSection
+from detectors.typosquat.detector import TyposquatDetector
+from detectors.typosquat.names import InvalidName
 
-__all__ = ["FEED", "PollResult", "ReportsSource", "TypoCheck"]
+__all__ = ["FEED", "PollResult", "ReportsSource", "TypoCheck", "typo_check"]
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,21 @@ FEED = "reports"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 TypoCheck = Callable[[str], TypoVerdict | None]
+
+
+def typo_check(detector: TyposquatDetector) -> TypoCheck:
+    """The typosquat detector's verdict on a reported name (its protected index is built
+    on first use, not when the bot starts)."""
+    def check(name: str) -> TypoVerdict | None:
+        try:
+            verdict = detector.analyzer.check(name)
+        except InvalidName:
+            return None
+        if not verdict.flagged or verdict.target is None:
+            return None
+        return TypoVerdict(verdict.target, verdict.technique or "", verdict.score,
+                           verdict.explanation or f"imitates {verdict.target}")
+    return check
 
 
 def _micros(at: datetime) -> int:

@@ -57,6 +57,13 @@ def _versions(evidence: list[Any]) -> list[str]:
     return found
 
 
+def _reported(evidence: list[Any]) -> list[str]:
+    found: list[str] = []
+    for data in _data(evidence):
+        found += _strings(data.get("reported_versions"))
+    return found
+
+
 def _unique(targets: list[Target]) -> list[Target]:
     seen: dict[str, Target] = {}
     for target in targets:
@@ -69,9 +76,13 @@ def candidates(playbook: str, subject: str, evidence: list[Any]) -> list[Target]
     kind, _, rest = subject.partition(":")
     project, _, version = rest.partition("@") if kind == "project" else ("", "", "")
     found: list[Target] = []
-    if playbook in ("restore", "quarantine", "unquarantine", "remove-malware") and project:
+    if playbook in ("restore", "quarantine", "unquarantine", "remove-malware", "not-malware") \
+            and project:
         # A subject naming a release (project:x@1.0) is about that release only.
         found.append(Target(project=project, version=version or None))
+        if playbook in ("quarantine", "remove-malware") and not version:
+            # A malware report names the releases it is about: each is a choice too.
+            found += [Target(project=project, version=v) for v in _reported(evidence)]
     elif playbook in ("yank", "unyank") and project:
         found += [Target(project=project, version=v)
                   for v in ([version] if version else _versions(evidence))]

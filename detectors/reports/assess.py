@@ -32,8 +32,10 @@ __all__ = ["DETECTOR", "KIND", "PLAYBOOKS", "assess", "grade", "span"]
 
 DETECTOR = "reports"
 KIND = "malware-report"
-# The verdicts (each a playbook), then the accounts' freeze.
-PLAYBOOKS = ("not-malware", "quarantine", "remove-release", "remove-malware", "freeze")
+# The verdicts, each a playbook: quarantine and remove-malware act on the project or, for
+# a version picked among the reported ones, on one release (Warehouse's quarantine_release
+# and remove_release); then the accounts' freeze.
+PLAYBOOKS = ("not-malware", "quarantine", "remove-malware", "freeze")
 RELIABLE_ACCURACY = 90.0
 RELIABLE_DECIDED = 5
 MAX_REPORTS = 25  # newest reports kept in the evidence (the rest are counted)

@@ -105,6 +105,8 @@ SUBS: dict[str, Sub] = {
     **{name: Sub(f"/warden {name} PROJECT [VERSION]", 1, 2, _respond(
         name, lambda a: Target(project=a[0], version=a[1] if len(a) > 1 else None)))
        for name in ("quarantine", "unquarantine", "remove-malware")},
+    "not-malware": Sub("/warden not-malware PROJECT", 1, 1, _respond(
+        "not-malware", lambda a: Target(project=a[0]))),
     "unverify": Sub("/warden unverify EMAIL", 1, 1, _respond(
         "unverify-email", lambda a: Target(email=a[0])),
         lambda a: None if "@" in a[0].strip("@") else f"`{a[0][:60]}` is not an email address"),

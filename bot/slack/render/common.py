@@ -32,7 +32,7 @@ PLAYBOOK_LABELS = {
     "restore": "Restore", "yank": "Yank", "unyank": "Unyank", "freeze": "Freeze account",
     "unfreeze": "Unfreeze account", "unverify-email": "Unverify email",
     "quarantine": "Quarantine", "unquarantine": "Unquarantine",
-    "remove-malware": "Remove as malware",
+    "remove-malware": "Remove as malware", "not-malware": "Not malware",
 }
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 

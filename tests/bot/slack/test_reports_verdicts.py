@@ -1,0 +1,228 @@
+"""Malware reports end to end: an observation seeded as Warehouse writes it (PostgreSQL,
+Warehouse's real schema) → the reports source's incident → its Slack message (local Slack
+Web API server) → signed button presses → a second admin's approval → the Warehouse
+database as Warehouse's admin view leaves it; then the incident closes on the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.actions import Actions
+from bot.feed.reports import ReportsSource
+from bot.incidents import Status
+from bot.netdoubles.slack import Message
+from bot.store.db import create_engine, session_factory
+from bot.store.playbook_models import RunStatus
+from detectors.reports.settings import ReportsSection
+from playbooks.base import Target
+from playbooks.index_admin.warehouse import WarehouseAdmin
+from playbooks.settings import PlaybooksSection
+from playbooks.storage.filesystem import FilesystemStorage
+from playbooks.wiring import Backends
+from tests.support.dists import wheel
+from tests.support.reports import naive_now, report, trust
+from tests.support.slack import ADMINS, ALICE, BOB, Harness, running
+from tests.support.warehouse_db import Seeder, diff, dsn, snapshot
+
+pytestmark = pytest.mark.service
+
+
+@dataclass
+class Case:
+    slack: Harness
+    source: ReportsSource
+    seed: Seeder
+    url: str
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        return self.seed.conn
+
+
+@asynccontextmanager
+async def case(warehouse_url: str, sqlite_url: str, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Case]:
+    seed = Seeder(await asyncpg.connect(dsn(warehouse_url)), tmp_path / "files")
+    seed.clock = naive_now(hours=-2)
+    for name in ("admin", "mallory", "hunter"):
+        await seed.user(name, (f"{name}@example.org", True))
+    await trust(seed.conn, "hunter")
+    await seed.project("evil-pkg", "mallory")
+    await seed.release("evil-pkg", "1.0", "mallory", [wheel("evil-pkg", "1.0", 200)])
+    await seed.release("evil-pkg", "2.0", "mallory", [wheel("evil-pkg", "2.0", 300)])
+    storage = FilesystemStorage(tmp_path / "files")
+    actions = Actions(session_factory(create_engine(sqlite_url)),
+                      Backends(WarehouseAdmin.open(warehouse_url, storage), storage),
+                      PlaybooksSection(), ADMINS, notifiers=["slack"])
+    try:
+        async with running(sqlite_url, monkeypatch, actions=actions) as slack:
+            source = ReportsSource(slack.warden.sessions, create_engine(warehouse_url),
+                                   ReportsSection(), slack.warden.pipeline.notifiers)
+            try:
+                yield Case(slack, source, seed, warehouse_url)
+            finally:
+                await source.close()
+    finally:
+        await actions.backends.close()
+        await seed.conn.close()
+
+
+def _buttons(message: Message) -> list[str]:
+    return [e["action_id"] for b in message.blocks if b["type"] == "actions"
+            for e in b["elements"]]
+
+
+def _text(view: dict[str, Any]) -> str:
+    return "\n".join(b["text"]["text"] for b in view["blocks"] if b.get("text"))
+
+
+def _entry(actions: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    [(key, value)] = actions.items()
+    return key, value
+
+
+def _as_warehouse_writes(key: str, entry: dict[str, Any], action: str, actor: str,
+                         **more: Any) -> None:
+    """``actions[int(now.timestamp())] = {"actor", "action", ..., "created_at": str(now)}``
+    (``admin/views/malware_reports.py``)."""
+    created = datetime.fromisoformat(entry["created_at"])
+    assert created.tzinfo is not None and str(created) == entry["created_at"]
+    assert key == str(int(created.timestamp()))
+    assert entry == {"actor": actor, "action": action, **more,
+                     "created_at": entry["created_at"]}
+    assert abs((datetime.now(UTC) - created).total_seconds()) < 120
+
+
+async def test_remove_malware_from_the_incident_message(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        oid = await report(c.conn, "evil-pkg", "hunter", version=None,
+                           created=naive_now(minutes=-1))
+        polled = await c.source.poll()
+        [iid] = polled.incidents
+        await c.slack.deliver()
+        root = c.slack.posted(f"incident:{iid}")
+        assert root.text.startswith(f"[CRITICAL] #{iid} Malware report: evil-pkg")
+        buttons = _buttons(root)
+        for name in ("not-malware", "quarantine", "remove-malware"):
+            assert f"inc_pb:{name}" in buttons
+
+        before = await snapshot(c.url)
+        await c.slack.click("inc_pb:remove-malware", str(iid), user=ALICE)
+        await c.slack.idle()
+        view = c.slack.latest_view()
+        plan = _text(view)
+        assert "freeze account mallory" in plan and "prohibit the project name evil-pkg" in plan
+        await c.slack.submit(view, "credential stealer, confirmed by hunter")
+        await c.slack.settle()
+        assert c.slack.posted("run:1").text.endswith("run #1 awaiting_approval")
+        await c.slack.click("run_approve", "1", user=BOB)
+        await c.slack.settle()
+        assert c.slack.posted("run:1").text.endswith("run #1 done")
+
+        changes = diff(before, await snapshot(c.url))
+        # Warehouse's remove_malware_for_project: the owner frozen with an account_abuse
+        # observation, the verdict on the report, the name prohibited, the project gone.
+        users = changes["users"].changed
+        assert {"is_frozen": (False, True)} in users
+        # The acting account gets its observer on its first observation, as in Warehouse.
+        assert len(users) == 2 and set(users[0]) | set(users[1]) == {
+            "is_frozen", "observer_association_id"}
+        [abuse] = changes["user_observations"].added
+        assert (abuse["kind"], abuse["summary"], abuse["payload"]) == (
+            "account_abuse", "Account frozen due to malware report", {"project_name": "evil-pkg"})
+        [verdict] = changes["project_observations"].changed
+        assert verdict["related_id"][1] is None  # the project row went after the verdict
+        key, entry = _entry(verdict["actions"][1])
+        _as_warehouse_writes(key, entry, "remove_malware", "admin")
+        [banned] = changes["prohibited_project_names"].added
+        assert (banned["name"], banned["observation_kind"], banned["comment"]) == (
+            "evil-pkg", "is_malware", "")
+        assert [j["action"] for j in changes["journals"].added] == ["remove project"]
+        assert [p["name"] for p in changes["projects"].removed] == ["evil-pkg"]
+        row = await c.conn.fetchrow("SELECT related_name, actions FROM project_observations "
+                                    "WHERE id = $1", oid)
+        assert row["related_name"] == "Project(name='evil-pkg')"
+        assert json.loads(row["actions"]) == verdict["actions"][1]
+
+        # The reports are decided: the incident closes on the verdict.
+        assert (await c.slack.incident(iid)).status == Status.MITIGATED
+        assert await c.source.settle() == [iid]
+        assert (await c.slack.incident(iid)).status == Status.RESOLVED
+        # Idempotent: a second poll opens nothing, planning again finds nothing to do.
+        assert (await c.source.poll()).incidents == []
+        assert c.slack.deps.actions is not None
+        again = await c.slack.deps.actions.plan(ALICE, "remove-malware",
+                                                 Target(project="evil-pkg"), reason="again")
+        assert again.steps == ()
+
+
+async def test_not_malware_from_the_warden_command(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        [iid] = (await c.source.poll()).incidents
+        await c.slack.deliver()
+        before = await snapshot(c.url)
+        await c.slack.command("not-malware evil-pkg")
+        await c.slack.idle()
+        view = c.slack.latest_view()
+        assert "record the verdict verdict_not_malware on 1 malware report(s)" in _text(view)
+        await c.slack.submit(view, "a build tool, the URL is its docs")
+        await c.slack.settle()  # not destructive: no second admin
+        changes = diff(before, await snapshot(c.url))
+        assert set(changes) == {"project_observations"}
+        [verdict] = changes["project_observations"].changed
+        assert set(verdict) == {"actions"}
+        key, entry = _entry(verdict["actions"][1])
+        _as_warehouse_writes(key, entry, "verdict_not_malware", "admin",
+                             reason="a build tool, the URL is its docs")
+        assert await c.source.settle() == [iid]
+        incident = await c.slack.incident(iid)
+        assert incident.status == Status.FALSE_POSITIVE
+
+        # Idempotent: the verdict is not written twice.
+        assert c.slack.deps.actions is not None
+        again = await c.slack.deps.actions.plan(ALICE, "not-malware", Target(project="evil-pkg"),
+                                                reason="again")
+        assert again.steps == () and "already has a verdict" in again.notes[0]
+
+
+async def test_warehouse_verdict_meanwhile_cancels_the_waiting_run(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        [iid] = (await c.source.poll()).incidents
+        await c.slack.deliver()
+        await c.slack.click("inc_pb:remove-malware", str(iid), user=ALICE)
+        await c.slack.idle()
+        await c.slack.submit(c.slack.latest_view(), "looks bad")
+        await c.slack.settle()
+        # Meanwhile an admin decides in Warehouse's own UI.
+        await c.conn.execute(
+            "UPDATE project_observations SET actions = jsonb_build_object("
+            "extract(epoch from now())::bigint::text, jsonb_build_object('actor', 'ee', "
+            "'action', 'verdict_not_malware', 'reason', 'a false alarm', 'created_at', "
+            "now()::text))")
+        before = await snapshot(c.url)
+        assert await c.source.settle() == [iid]
+        assert (await c.slack.incident(iid)).status == Status.FALSE_POSITIVE
+        assert c.slack.deps.actions is not None
+        run = await c.slack.deps.actions.show(1)
+        assert run.status == RunStatus.CANCELLED
+        await c.slack.click("run_approve", "1", user=BOB)
+        await c.slack.settle()
+        assert diff(before, await snapshot(c.url)) == {}
