@@ -20,6 +20,7 @@ from bot.metrics import SWEEP_PROGRESS
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.pipeline import Pipeline
+from bot.store.connect import open_store
 from bot.store.db import create_engine, is_sqlite, session_factory
 from bot.store.migrate import current_revisions, head_revisions, upgrade_async
 from bot.store.models import CriticalMark
@@ -111,7 +112,7 @@ class Warden:
     ) -> Warden:
         """`deadline_seconds`: how long one request to the index may take, retries
         included (a command run by hand); None retries as the policy says (the service)."""
-        engine = create_engine(settings.store.url, echo=settings.store.echo)
+        engine = await open_store(settings.store.url, echo=settings.store.echo)
         await ensure_schema(engine, settings.store.url)
         sessions = session_factory(engine)
         async with sessions() as session:

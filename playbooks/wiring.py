@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playbooks.index_admin.base import IndexAdmin
-from playbooks.index_admin.devpi import DevpiAdmin
+from playbooks.index_admin.devpi import DevpiAdmin, DevpiUnavailable
 from playbooks.index_admin.warehouse import WarehouseAdmin
 from playbooks.index_admin.warehouse_connect import WarehouseUnavailable
 from playbooks.settings import PlaybooksSection, StorageSection
@@ -65,9 +65,12 @@ async def _devpi(cfg: PlaybooksSection, storage: BlobStorage) -> IndexAdmin:
     if missing:
         raise BackendConfigError(f"playbooks.{missing[0]} must be set for the devpi backend")
     assert cfg.devpi_url and cfg.devpi_index and cfg.devpi_password
-    return await DevpiAdmin.open(cfg.devpi_url, cfg.devpi_index, cfg.devpi_user,
-                                 cfg.devpi_password.get_secret_value(),
-                                 io_timeout=cfg.timeout_seconds)
+    try:
+        return await DevpiAdmin.connect(cfg.devpi_url, cfg.devpi_index, cfg.devpi_user,
+                                        cfg.devpi_password.get_secret_value(),
+                                        io_timeout=cfg.timeout_seconds)
+    except DevpiUnavailable as exc:
+        raise BackendConfigError(str(exc)) from None
 
 
 STORAGES: dict[str, Callable[[StorageSection], Awaitable[BlobStorage]]] = {

@@ -18,6 +18,7 @@ from bot.cli.plain import plain
 from bot.config import ConfigError, Settings, load_settings
 from bot.feed.client import IndexUnavailable
 from bot.logs import configure_logging
+from bot.store.connect import StoreUnavailable
 from bot.wiring import SchemaOutOfDate, Warden
 
 T = TypeVar("T")
@@ -65,7 +66,7 @@ def settings_from(config: Path | None, **overrides: Any) -> Settings:
 def run_async(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         return asyncio.run(work())
-    except SchemaOutOfDate as exc:
+    except (SchemaOutOfDate, StoreUnavailable) as exc:
         raise fail(str(exc)) from None
     except IndexUnavailable as exc:
         raise fail(f"the index did not answer usefully: {exc}", code=1) from None

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import ConfigOption, out, settings_from
+from bot.cli.common import ConfigOption, out, run_async, settings_from
 from bot.cli.plain import plain
 from bot.config import masked
+from bot.store.connect import open_store
 from bot.store.migrate import upgrade as alembic_upgrade
 
 app = typer.Typer(
@@ -23,5 +24,10 @@ def upgrade(
 ) -> None:
     """Create the database schema, or migrate it to the latest revision (Alembic)."""
     settings = settings_from(config)
+
+    async def reachable() -> None:  # a clear message (exit 2) rather than Alembic's traceback
+        await (await open_store(settings.store.url)).dispose()
+
+    run_async(reachable)
     alembic_upgrade(settings.store.url, revision)
     out.print(plain(f"database at {masked(settings)['store']['url']} is at revision {revision}"))

@@ -18,6 +18,7 @@ rights.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Callable, Sequence
@@ -41,7 +42,9 @@ from playbooks.index_admin.base import (
     ReleaseSpec,
 )
 
-__all__ = ["DevpiAdmin", "DevpiError"]
+__all__ = ["CONNECT_TIMEOUT", "DevpiAdmin", "DevpiError", "DevpiUnavailable"]
+
+CONNECT_TIMEOUT = 15.0  # seconds for the login and the index check when opening
 
 _UNSUPPORTED = {
     "yank": "devpi-server 6 does not support yanking releases on private indexes; "
@@ -71,6 +74,11 @@ class DevpiError(StepFailed):
     """devpi-server answered with an error."""
 
 
+class DevpiUnavailable(Exception):
+    """The configured devpi-server cannot be used; ``str()`` says why and which setting
+    to check."""
+
+
 class DevpiAdmin:
     """One devpi index (``user/index``) as seen by an admin user (root or the owner)."""
 
@@ -89,6 +97,39 @@ class DevpiAdmin:
                    io_timeout: float = 60.0) -> DevpiAdmin:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=io_timeout))
         return cls(session, url, index, user, password)
+
+    @classmethod
+    async def connect(cls, url: str, index: str, user: str, password: str,
+                      io_timeout: float = 60.0) -> DevpiAdmin:
+        """``open()``, then log in and look the index up, so a wrong URL, a server that
+        is down, a wrong password or a missing index is said once, before any plan."""
+        admin = await cls.open(url, index, user, password, io_timeout)
+        try:
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    await admin._check()
+            except TimeoutError:
+                raise DevpiUnavailable(f"devpi-server at {admin.url} did not answer within "
+                                       f"{CONNECT_TIMEOUT:.0f} s (playbooks.devpi_url)") from None
+        except BaseException:
+            await admin.close()
+            raise
+        return admin
+
+    async def _check(self) -> None:
+        try:
+            self._auth = await self._login()
+            config = await self._json(self.index)
+        except DevpiError as exc:
+            raise DevpiUnavailable(f"{exc} (check playbooks.devpi_user and "
+                                   "WARDEN_PLAYBOOKS_DEVPI_PASSWORD)") from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            why = (" ".join(str(exc).split()) or type(exc).__name__)[:300]
+            raise DevpiUnavailable(f"cannot reach devpi-server at {self.url} "
+                                   f"(playbooks.devpi_url): {why}") from None
+        if config is None:
+            raise DevpiUnavailable(f"devpi-server at {self.url} has no index {self.index!r} "
+                                   "(playbooks.devpi_index)")
 
     async def close(self) -> None:
         await self._session.close()

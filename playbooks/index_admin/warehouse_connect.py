@@ -10,7 +10,6 @@ problem; the CLI prints it and exits 2.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import warehouse as ws
+from bot.store.connect import one_line
 from bot.store.db import create_engine
 
 __all__ = ["CONNECT_TIMEOUT", "WarehouseUnavailable", "missing_structure", "open_engine"]
@@ -51,14 +51,6 @@ def missing_structure(inspector: sa.Inspector) -> list[str]:
     return missing
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    # SQLAlchemy wraps the driver's message: "(module.Error) message [SQL: ...] (Background
-    # on this error at: ...)"; the message is what the admin needs.
-    text = re.sub(r"^\([\w.]+\) ", "", text)
-    return text.split(" (Background on this error")[0].split(" [SQL:")[0][:300]
-
-
 async def open_engine(url: str) -> AsyncEngine:
     """An engine on ``url`` after checking that it is a usable Warehouse database."""
     parsed = _parse(url)
@@ -72,14 +64,14 @@ async def open_engine(url: str) -> AsyncEngine:
     try:
         engine = create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise WarehouseUnavailable(f"{_OPTION} ({shown}) cannot be used: {_one_line(exc)}"
+        raise WarehouseUnavailable(f"{_OPTION} ({shown}) cannot be used: {one_line(exc)}"
                                    ) from None
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT), engine.connect() as c:
             missing = await c.run_sync(lambda sync: missing_structure(sa.inspect(sync)))
     except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
         await engine.dispose()
-        why = "no answer in time" if isinstance(exc, TimeoutError) else _one_line(exc)
+        why = "no answer in time" if isinstance(exc, TimeoutError) else one_line(exc)
         raise WarehouseUnavailable(f"cannot open the Warehouse database {shown} "
                                    f"({_OPTION}): {why}") from None
     if missing:
