@@ -139,7 +139,9 @@ class WarehouseAdmin:
     async def malware_reports(self, project: str) -> tuple[MalwareReport, ...]:
         async with self.engine.connect() as c:
             p = await reads.project_row(c, project)
-            return () if p is None else await reads.malware_reports(c, p.id)
+            if p is None:  # removed: its reports are still there, detached
+                return await reads.orphaned_malware_reports(c, project)
+            return await reads.malware_reports(c, p.id)
 
     async def project_name_prohibited(self, name: str) -> str | None:
         async with self.engine.connect() as c:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +28,7 @@ __all__ = [
     "domain_of",
     "domain_use",
     "malware_reports",
+    "orphaned_malware_reports",
     "prohibition",
     "project",
     "project_row",
@@ -129,6 +132,27 @@ async def malware_reports(c: AsyncConnection, pid: uuid.UUID) -> tuple[MalwareRe
     rows = (await c.execute(sa.select(o).where(
         o.c.related_id == pid, o.c.kind == ws.ObservationKind.IsMalware)
         .order_by(o.c.created))).all()
+    return _reports(rows)
+
+
+_REPR_NAME = re.compile(r"name='((?:[^'\\]|\\.){1,400})'")
+
+
+async def orphaned_malware_reports(c: AsyncConnection, name: str
+                                   ) -> tuple[MalwareReport, ...]:
+    """The reports on a project that is gone: Warehouse set their ``related_id`` to NULL
+    and kept ``related_name``, the project's repr (``Project(name='x')``)."""
+    o, key = ws.project_observations, ws.normalize_name(name)
+    like = "%" + key.replace("%", "").replace("-", "_") + "%"  # "_": any one separator
+    rows = (await c.execute(sa.select(o).where(
+        o.c.related_id.is_(None), o.c.kind == ws.ObservationKind.IsMalware,
+        sa.func.lower(o.c.related_name).like(like)).order_by(o.c.created))).all()
+    return _reports([row for row in rows
+                     if (m := _REPR_NAME.search(row.related_name or "")) is not None
+                     and ws.normalize_name(m.group(1)) == key])
+
+
+def _reports(rows: Sequence[sa.Row[Any]]) -> tuple[MalwareReport, ...]:
     return tuple(MalwareReport(
         id=str(row.id), summary=row.summary,
         verdicts=tuple(str(v.get("action")) for v in (row.actions or {}).values()

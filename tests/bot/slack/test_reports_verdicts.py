@@ -226,3 +226,35 @@ async def test_warehouse_verdict_meanwhile_cancels_the_waiting_run(
         await c.slack.click("run_approve", "1", user=BOB)
         await c.slack.settle()
         assert diff(before, await snapshot(c.url)) == {}
+
+
+async def test_remove_malware_confirms_the_report_of_a_removed_project(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        # Removed in Warehouse (an admin's "remove project") before anyone decided.
+        await c.conn.execute("UPDATE project_observations SET related_id = NULL")
+        await c.seed.journal("evil-pkg", None, "remove project", "admin")
+        await c.conn.execute("DELETE FROM projects WHERE name = 'evil-pkg'")
+        [iid] = (await c.source.poll()).incidents
+        await c.slack.deliver()
+        assert "no longer on the index" in (await c.slack.incident(iid)).summary
+        before = await snapshot(c.url)
+        await c.slack.click("inc_pb:remove-malware", str(iid), user=ALICE)
+        await c.slack.idle()
+        view = c.slack.latest_view()
+        assert "record the verdict confirm_malware on 1 open malware report(s)" in _text(view)
+        await c.slack.submit(view, "confirmed: the removed project was malware")
+        await c.slack.settle()
+        await c.slack.click("run_approve", "1", user=BOB)
+        await c.slack.settle()
+        changes = diff(before, await snapshot(c.url))
+        assert set(changes) == {"project_observations", "prohibited_project_names"}
+        [verdict] = changes["project_observations"].changed
+        key, entry = _entry(verdict["actions"][1])
+        _as_warehouse_writes(key, entry, "confirm_malware", "admin")
+        row = await c.conn.fetchrow("SELECT actions FROM project_observations WHERE id = $1", oid)
+        assert json.loads(row["actions"]) == verdict["actions"][1]
+        assert await c.source.settle() == [iid]
+        assert (await c.slack.incident(iid)).status == Status.RESOLVED
