@@ -96,6 +96,7 @@ async def record_finding(
         )
         incident.severity = finding.severity.value
         incident.summary = finding.summary
+        incident.kind = finding.kind  # a grouped incident is named by its worst finding
     else:
         _timeline(incident, now, "warden", "repeated", summary=finding.summary)
     await session.flush()

@@ -51,6 +51,9 @@ class Finding:
     summary: str
     evidence: tuple[Evidence, ...] = ()
     playbooks: tuple[str, ...] = ()
+    # Findings of one group about one subject share an incident whatever their kind
+    # (a domain that is parked, then re-registered, then expired is one incident).
+    group: str | None = None
 
     def dedup_key(self) -> str:
-        return f"{self.detector}/{self.kind}/{self.subject}"
+        return f"{self.detector}/{self.group or self.kind}/{self.subject}"

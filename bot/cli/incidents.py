@@ -29,6 +29,7 @@ from bot.cli.common import (
 )
 from bot.cli.plain import markup, plain
 from bot.incidents import ACTIVE, Status, get_incident, list_incidents
+from bot.slack.targets import actionable
 from bot.wiring import Warden
 
 app = typer.Typer(help="Incidents raised by the detectors.", no_args_is_help=True)
@@ -39,7 +40,9 @@ def _incident_dict(incident: Any, with_timeline: bool = False) -> dict[str, Any]
         "id": incident.id, "status": incident.status, "severity": incident.severity,
         "detector": incident.detector, "kind": incident.kind, "subject": incident.subject,
         "summary": incident.summary, "occurrences": incident.occurrences,
-        "assignee": incident.assignee, "playbooks": incident.playbooks,
+        "assignee": incident.assignee,
+        # only what can act: no account named, no freeze or unverify to suggest
+        "playbooks": actionable(list(incident.playbooks), incident.subject, incident.evidence),
         "created_at": incident.created_at.isoformat(),
         "updated_at": incident.updated_at.isoformat(), "evidence": incident.evidence,
     }

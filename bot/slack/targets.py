@@ -12,7 +12,7 @@ from typing import Any
 
 from playbooks.base import Target
 
-__all__ = ["candidates"]
+__all__ = ["actionable", "candidates"]
 
 MAX_CANDIDATES = 50
 
@@ -93,3 +93,16 @@ def candidates(playbook: str, subject: str, evidence: list[Any]) -> list[Target]
         found += [Target(email=rest)] if kind == "email" else []
         found += [Target(email=e) for e in _emails(evidence)]
     return _unique(found)
+
+
+# Playbooks whose target comes only from the incident (an account or an address named in
+# its subject or evidence): with none named, the button would open a modal with nothing
+# to pick, so it is not offered.
+_NEEDS_A_NAMED_TARGET = frozenset({"freeze", "unfreeze", "unverify-email"})
+
+
+def actionable(playbooks: list[str], subject: str, evidence: list[Any]) -> list[str]:
+    """The incident's playbooks that can act on something (issue 18: a domain incident
+    with no affected account offers no unverify or freeze)."""
+    return [p for p in playbooks
+            if p not in _NEEDS_A_NAMED_TARGET or candidates(p, subject, evidence)]

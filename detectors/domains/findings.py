@@ -2,7 +2,9 @@
 
 A finding names the domain (`domain:example.org`), the accounts whose verified emails
 use it, their critical projects, the observations with their dates, and offers the
-playbooks `unverify-email` and `freeze`.
+playbooks `unverify-email` and `freeze` when there is an account for them to act on.
+All findings about one domain share one incident (group "domain"): a later finding
+updates it, may raise its severity, and adds its signals to the evidence.
 """
 
 from __future__ import annotations
@@ -78,29 +80,47 @@ def _accounts_evidence(accounts: list[Affected]) -> Evidence:
     ]})
 
 
-def build_findings(domain: str, hits: list[Hit], accounts: list[Affected]) -> list[Finding]:
-    """One finding per kind (its dedup key is detector/kind/domain), most severe first."""
-    by_kind: dict[str, list[Hit]] = defaultdict(list)
-    for hit in hits:
-        by_kind[hit.kind].append(hit)
+def _offered(accounts: list[Affected], severity: Severity) -> tuple[str, ...]:
+    """Only playbooks that can act on something: no account known, nothing to unverify
+    or freeze (the incident still says what was seen, for an admin to look into)."""
+    if not accounts:
+        return ()
+    if severity.rank >= Severity.HIGH.rank:
+        return ("unverify-email", "freeze")
+    return ("unverify-email",)
+
+
+def _signal(hit: Hit, at: datetime) -> Evidence:
+    """One finding in the incident's evidence, with its time: the incident lists them all."""
+    return Evidence(summary=f"{hit.kind} ({hit.severity.value}): {hit.summary}",
+                    at=at.isoformat(),
+                    data={"signal": hit.kind, "severity": hit.severity.value, "key": hit.key})
+
+
+def build_findings(
+    domain: str, hits: list[Hit], accounts: list[Affected], at: datetime
+) -> list[Finding]:
+    """One finding for the domain (group "domain": one incident per domain, whatever the
+    kinds). Named by its most severe hit; every hit is listed in the evidence with its time."""
+    if not hits:
+        return []
+    ordered = sorted(hits, key=lambda h: -h.severity.rank)
+    top = ordered[0]
     critical = sorted({p for a in accounts for p in a.critical_projects})
-    who = f"; {len(accounts)} account(s)" if accounts else ""
+    who = f"; {len(accounts)} account(s)" if accounts else "; no affected account known"
     if critical:
         who += f", critical projects: {', '.join(critical[:5])}"
-    findings = []
-    for kind, group in by_kind.items():
-        top = max(group, key=lambda h: h.severity.rank)
-        evidence = [e for h in group for e in h.evidence] + [_accounts_evidence(accounts)]
-        playbooks = ("unverify-email", "freeze") if top.severity.rank >= Severity.HIGH.rank \
-            else ("unverify-email",)
-        summary = top.summary + who
-        if len(group) > 1:
-            summary += f" (+{len(group) - 1} more signal(s))"
-        findings.append(Finding(
-            detector=DETECTOR, kind=kind, subject=f"domain:{domain}", severity=top.severity,
-            summary=summary, evidence=tuple(evidence), playbooks=playbooks,
-        ))
-    return sorted(findings, key=lambda f: -f.severity.rank)
+    summary = top.summary + who
+    if len(ordered) > 1:
+        others = sorted({h.kind for h in ordered[1:]})
+        summary += f" (+{len(ordered) - 1} more signal(s): {', '.join(others)})"
+    evidence = [_signal(h, at) for h in ordered] + [e for h in ordered for e in h.evidence]
+    evidence.append(_accounts_evidence(accounts))
+    return [Finding(
+        detector=DETECTOR, kind=top.kind, subject=f"domain:{domain}", severity=top.severity,
+        summary=summary, evidence=tuple(evidence), playbooks=_offered(accounts, top.severity),
+        group="domain",
+    )]
 
 
 async def unseen(
@@ -133,6 +153,7 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
         "detector": finding.detector, "kind": finding.kind, "subject": finding.subject,
         "severity": finding.severity.value, "summary": finding.summary,
         "evidence": [e.as_dict() for e in finding.evidence], "playbooks": list(finding.playbooks),
+        "group": finding.group,
     }
 
 
@@ -141,5 +162,5 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
         detector=data["detector"], kind=data["kind"], subject=data["subject"],
         severity=Severity(data["severity"]), summary=data["summary"],
         evidence=tuple(Evidence(**e) for e in data["evidence"]),
-        playbooks=tuple(data["playbooks"]),
+        playbooks=tuple(data["playbooks"]), group=data.get("group"),
     )

@@ -15,8 +15,8 @@ from detectors.domains.dns import fingerprint
 
 EVIDENCE = frozenset({"found", "not-found"})
 STATES = (
-    "active", "expiring", "grace", "redemption", "pending-delete", "hold", "unregistered",
-    "unknown",
+    "active", "expiring", "grace", "redemption", "pending-delete", "expired-unknown", "hold",
+    "unregistered", "unknown",
 )
 _EPP_SPECIAL = {"ok": "active", "connect": "active", "autorenewperiod": "auto renew period"}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -129,6 +129,15 @@ class RegistryObservation:
         return fingerprint({"source": self.source, "outcome": self.outcome, "record": record})
 
 
+# ICANN's timelines after expiry (gTLDs): the registry's auto-renew grace lasts up to
+# 45 days, the redemption grace period 30 days, pending delete 5 days. A domain whose
+# expiry is further back than the grace and whose registry shows none of these statuses
+# is in a state we cannot name: it is reported as "expired, state unknown", not guessed.
+AUTO_RENEW_GRACE = timedelta(days=45)
+REDEMPTION = timedelta(days=30)
+PENDING_DELETE = timedelta(days=5)
+
+
 def derive_state(
     registry: RegistryObservation | None, as_of: datetime, expiring_days: int
 ) -> tuple[str, str]:
@@ -148,10 +157,16 @@ def derive_state(
         return "redemption", "status redemption period"
     if "pending delete" in statuses:
         return "pending-delete", "status pending delete"
-    if expires is not None and expires <= as_of:
-        return "grace", f"expired on {expires.date().isoformat()}"
     if "auto renew period" in statuses:
         return "grace", "status auto renew period"
+    if expires is not None and expires <= as_of:
+        day, ago = expires.date().isoformat(), (as_of - expires).days
+        if as_of - expires <= AUTO_RENEW_GRACE:
+            return "grace", (f"expired on {day} ({ago} days ago, within the "
+                             f"{AUTO_RENEW_GRACE.days}-day auto-renew grace period)")
+        return "expired-unknown", (
+            f"expired on {day} ({ago} days ago, past the {AUTO_RENEW_GRACE.days}-day grace) "
+            "and the registry shows no grace, redemption or pending-delete status")
     if statuses & {"client hold", "server hold"}:
         return "hold", "status " + " and ".join(sorted(statuses & {"client hold", "server hold"}))
     if expires is not None and expires - as_of <= timedelta(days=expiring_days):

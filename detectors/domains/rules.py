@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.types import Evidence, Severity
 from detectors.domains.dns import DnsObservation, fingerprint
@@ -23,14 +23,19 @@ from detectors.domains.registry import RegistryObservation, RegistryRecord, deri
 
 LAPSED = {
     "grace": ("expired", Severity.HIGH),
+    "expired-unknown": ("expired", Severity.HIGH),
     "redemption": ("redemption", Severity.HIGH),
     "pending-delete": ("pending-delete", Severity.HIGH),
     "unregistered": ("unregistered", Severity.HIGH),
     "hold": ("hold", Severity.WARNING),
     "expiring": ("expiring", Severity.WARNING),
 }
-EXPLAINS_NXDOMAIN = frozenset({"unregistered", "pending-delete", "redemption", "grace", "hold"})
-RESURRECTION_EVENTS = ("reinstantiation", "transfer")
+EXPLAINS_NXDOMAIN = frozenset(
+    {"unregistered", "pending-delete", "redemption", "grace", "expired-unknown", "hold"})
+RESURRECTION_EVENTS = ("reinstantiation", "transfer", "deletion", "reregistration")
+# A registry and a registrar (or one of them across a time-zone fix) may publish the same
+# registration instant hours apart: only a move of more than a day is a new registration.
+REGISTRATION_TOLERANCE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +108,8 @@ def lifecycle(facts: Facts, cfg: RuleConfig) -> list[Hit]:
     d = facts.domain
     summary = {
         "expiring": f"{d} expires on {_day(expires)}: renew it or the address lapses",
-        "expired": f"{d} {reason}: it is in the registrar's grace period",
+        "expired": (f"{d} {reason}: the registrant can still renew it" if state == "grace"
+                    else f"{d} {reason}: expired, state unknown"),
         "redemption": f"{d} is in the redemption period: it will be deleted, then anyone can "
                       "register it",
         "pending-delete": f"{d} is pending delete: anyone can register it within days",
@@ -116,6 +122,34 @@ def lifecycle(facts: Facts, cfg: RuleConfig) -> list[Hit]:
     return [Hit(kind, severity, summary, key, (_registry_evidence(obs, facts.as_of),))]
 
 
+def _same_registrar(before: RegistryRecord, now: RegistryRecord) -> bool:
+    """By IANA id when both have one; else by name, ignoring case and punctuation
+    ("MarkMonitor Inc." at the registry is "MarkMonitor, Inc." at the registrar)."""
+    if before.registrar_id and now.registrar_id:
+        return before.registrar_id == now.registrar_id
+
+    def plain(name: str | None) -> str:
+        return "".join(c for c in (name or "").casefold() if c.isalnum())
+
+    return plain(before.registrar) == plain(now.registrar)
+
+
+def registration_note(previous: RegistryRecord | None, record: RegistryRecord | None) -> str:
+    """A registration date that moved by no more than the tolerance: said in the history
+    (the observation's detail), never an incident. Empty when there is nothing to say."""
+    if previous is None or record is None:
+        return ""
+    before, now = previous.registered, record.registered
+    if before is None or now is None or before == now:
+        return ""
+    shift = now - before
+    if abs(shift) > REGISTRATION_TOLERANCE:
+        return ""
+    hours = shift.total_seconds() / 3600
+    return (f"registration date {now.isoformat()} differs from the {before.isoformat()} seen "
+            f"before by {hours:+.1f} h (time zones of registry and registrar): same registration")
+
+
 def _resurrection(facts: Facts) -> list[Hit]:
     obs = facts.registry
     if obs is None or obs.record is None:
@@ -124,32 +158,39 @@ def _resurrection(facts: Facts) -> list[Hit]:
     evidence = (_registry_evidence(obs, facts.as_of),)
     reference, label = facts.reference, facts.reference_label
     registered = record.registered
+    previous = facts.previous_registry
     if registered is not None:
         key = f"registered:{registered.isoformat()}"
-        before = facts.previous_registry.registered if facts.previous_registry else None
-        if before is not None and registered > before:
+        before = previous.registered if previous else None
+        expired_before = previous.expires if previous else None
+        if before is not None and abs(registered - before) <= REGISTRATION_TOLERANCE:
+            pass  # the same registration, as another server dates it: see registration_note
+        elif before is not None and registered - before > REGISTRATION_TOLERANCE:
             hits.append(Hit("re-registered", Severity.CRITICAL,
                             f"{facts.domain} was created again: registration date moved from "
                             f"{_day(before)} to {_day(registered)}", key, evidence))
-        elif reference is not None and registered > reference:
+        elif expired_before is not None and registered > expired_before:
+            hits.append(Hit("re-registered", Severity.CRITICAL,
+                            f"{facts.domain} was registered on {_day(registered)}, after the "
+                            f"expiry seen before ({_day(expired_before)})", key, evidence))
+        elif reference is not None and registered - reference > REGISTRATION_TOLERANCE:
             hits.append(Hit("re-registered", Severity.CRITICAL,
                             f"{facts.domain} was registered on {_day(registered)}, after "
                             f"{label} ({_day(reference)})", key, evidence))
     if reference is not None:
         for action, when in record.events:
-            if action in RESURRECTION_EVENTS and when > reference:
+            if action in RESURRECTION_EVENTS and when - reference > REGISTRATION_TOLERANCE:
                 hits.append(Hit("re-registered", Severity.CRITICAL,
                                 f"{facts.domain} had a {action} on {_day(when)}, after {label} "
                                 f"({_day(reference)})", f"{action}:{when.isoformat()}", evidence))
-    before_record = facts.previous_registry
-    if (before_record is not None and before_record.registrar and record.registrar
-            and before_record.registrar.casefold() != record.registrar.casefold()
-            and before_record.nameservers and record.nameservers
-            and set(before_record.nameservers) != set(record.nameservers)):
+    if (previous is not None and previous.registrar and record.registrar
+            and not _same_registrar(previous, record)
+            and previous.nameservers and record.nameservers
+            and set(previous.nameservers) != set(record.nameservers)):
         hits.append(Hit(
             "re-registered", Severity.CRITICAL,
-            f"{facts.domain} changed registrar ({before_record.registrar} -> {record.registrar}) "
-            f"and nameservers ({', '.join(before_record.nameservers)} -> "
+            f"{facts.domain} changed registrar ({previous.registrar} -> {record.registrar}) "
+            f"and nameservers ({', '.join(previous.nameservers)} -> "
             f"{', '.join(record.nameservers)})",
             f"registrar:{record.registrar}:{fingerprint(record.nameservers)}", evidence))
     return hits

@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,13 +37,14 @@ from detectors.domains.history import (
 )
 from detectors.domains.plan import enqueue, sync_domains
 from detectors.domains.registry import RegistryObservation, derive_state
-from detectors.domains.rules import Facts, Hit, RuleConfig, evaluate
+from detectors.domains.rules import Facts, Hit, RuleConfig, evaluate, registration_note
 from detectors.domains.settings import DomainsSection
 from detectors.domains.sources import Registries
 from detectors.domains.tiers import registry_reason, want_mx
 
 Progress = Callable[[str, int, int], None]
-FLAG_STATES = frozenset({"grace", "redemption", "pending-delete", "unregistered", "hold"})
+FLAG_STATES = frozenset(
+    {"grace", "redemption", "pending-delete", "expired-unknown", "unregistered", "hold"})
 DNS_WORKERS = 2  # one chunk writes while the next one is being resolved
 ROUTE_CLAIM_SECONDS = 10.0  # a registry worker claims about this much work at a time
 RETRY_WAIT_LIMIT = 60.0  # wait for retries due this soon; leave later ones to the next run
@@ -282,7 +283,7 @@ class DomainSweeper:
         accounts = await affected(session, list(fresh))
         for domain_id, domain_hits in fresh.items():
             for finding in build_findings(rows[domain_id].name, domain_hits,
-                                          accounts.get(domain_id, [])):
+                                          accounts.get(domain_id, []), at):
                 session.add(DomainPendingFinding(
                     domain_id=domain_id, finding=finding_to_json(finding), created_at=at))
                 self.report.findings += 1
@@ -359,9 +360,12 @@ class DomainSweeper:
                     continue
                 self.report.registry_checked += 1
                 state, _ = derive_state(obs, at, self.cfg.expiring_days)
+                previous = before.get(domain_id)
+                note = registration_note(previous[0] if previous else None, obs.record)
+                if note:  # hours apart between servers: kept in the history, no incident
+                    obs = replace(obs, detail=note)
                 writer.registry(row, obs, state)
                 reference, label = self._reference(row, refs)
-                previous = before.get(domain_id)
                 found = evaluate(Facts(
                     domain=row.name, as_of=at, registry=obs,
                     previous_registry=previous[0] if previous else None,

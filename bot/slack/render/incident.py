@@ -28,6 +28,7 @@ from bot.slack.render.common import (
     subject_links,
     who,
 )
+from bot.slack.targets import actionable
 from bot.store.models import Incident, TimelineEntry
 
 __all__ = ["incident_blocks", "incident_message", "timeline_reply", "title_of"]
@@ -70,7 +71,7 @@ def _buttons(incident: Incident, playbooks: Collection[str]) -> list[ButtonEleme
         buttons.append(ButtonElement(text="Acknowledge", action_id="inc_ack", value=value,
                                      style="primary"))
     buttons.append(ButtonElement(text="Assign to me", action_id="inc_assign", value=value))
-    for name in incident.playbooks:
+    for name in actionable(list(incident.playbooks), incident.subject, incident.evidence):
         if name in playbooks and name in PLAYBOOK_LABELS:
             buttons.append(ButtonElement(text=PLAYBOOK_LABELS[name], action_id=f"inc_pb:{name}",
                                          value=value))

@@ -167,3 +167,30 @@ def test_as_of_moves_the_clock() -> None:
 ])
 def test_status_spelling(raw: str, normal: str) -> None:
     assert normalize_status(raw) == normal
+
+
+@pytest.mark.parametrize(("statuses", "days_ago", "state"), [
+    ((), 3, "grace"),  # within ICANN's 45-day auto-renew grace
+    ((), 45, "grace"),
+    ((), 46, "expired-unknown"),
+    ((), 175, "expired-unknown"),  # issue 18: was reported as "grace period"
+    (("auto renew period",), 10, "grace"),
+    (("redemption period", "pending delete"), 60, "redemption"),
+    (("pending delete",), 78, "pending-delete"),
+])
+def test_grace_follows_statuses_and_icann_timelines(
+    statuses: tuple[str, ...], days_ago: int, state: str,
+) -> None:
+    obs = found(statuses=statuses or ("client transfer prohibited",),
+                expires=NOW - timedelta(days=days_ago))
+    assert derive_state(obs, NOW, 30)[0] == state
+
+
+def test_expired_long_ago_says_state_unknown_never_grace() -> None:
+    obs = found(expires=NOW - timedelta(days=175))
+    [hit] = evaluate(facts(registry=obs), CFG)
+    assert (hit.kind, hit.severity) == ("expired", Severity.HIGH)
+    assert "expired, state unknown" in hit.summary and "175 days ago" in hit.summary
+    assert "grace period" not in hit.summary.replace("45-day grace", "")
+    recent = evaluate(facts(registry=found(expires=NOW - timedelta(days=12))), CFG)
+    assert "within the 45-day auto-renew grace period" in recent[0].summary
