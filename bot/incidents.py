@@ -89,7 +89,9 @@ async def record_finding(
     fresh = [e for e in evidence if (e["serial"], e["summary"]) not in seen]
     incident.evidence = (incident.evidence + fresh)[-MAX_EVIDENCE:]
     incident.playbooks = sorted(set(incident.playbooks) | set(finding.playbooks))
+    change = f"seen again (x{incident.occurrences - 1} -> x{incident.occurrences})"
     if finding.severity.rank > Severity(incident.severity).rank:
+        change = f"severity {incident.severity} -> {finding.severity.value}"
         _timeline(
             incident, now, "warden", "escalated",
             previous=incident.severity, severity=finding.severity.value, summary=finding.summary,
@@ -100,7 +102,7 @@ async def record_finding(
     else:
         _timeline(incident, now, "warden", "repeated", summary=finding.summary)
     await session.flush()
-    await enqueue(session, incident, "incident.updated", now, notifiers)
+    await enqueue(session, incident, "incident.updated", now, notifiers, change)
     return incident
 
 
@@ -129,7 +131,8 @@ async def transition(
         incident.open_key, incident.closed_at = incident.dedup_key, None
     _timeline(incident, now, actor, "status", status=to.value, previous=current.value, note=note)
     await session.flush()
-    await enqueue(session, incident, "incident.updated", now, notifiers)
+    await enqueue(session, incident, "incident.updated", now, notifiers,
+                  f"status {current.value} -> {to.value} by {actor}")
 
 
 async def list_incidents(

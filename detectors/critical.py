@@ -18,6 +18,7 @@ from bot.events import EventKind, IndexEvent
 from bot.ledger import Loss
 from bot.store.models import AuditEntry, Incident, Project, Release
 from bot.types import Evidence, Finding, Severity
+from bot.units import human_size
 from detectors.base import Context, NoSharedWork
 from detectors.critical_settings import CriticalSection
 
@@ -50,7 +51,7 @@ def _version_key(release: Release) -> tuple[int, Version | str]:
 def lost_summary(loss: Loss) -> str:
     last = loss.last_upload.date().isoformat() if loss.last_upload else "unknown"
     return (f"{len(loss.releases)} release(s), {len(loss.files)} file(s), "
-            f"{loss.total_bytes / 1_000_000:.1f} MB, last upload {last}")
+            f"{human_size(loss.total_bytes)}, last upload {last}")
 
 
 class CriticalChangeDetector(NoSharedWork):

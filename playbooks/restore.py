@@ -28,6 +28,7 @@ from typing import Any
 
 from bot.ledger import Ledger, TrackedProjects
 from bot.store.models import File, Project, Release
+from bot.units import human_size
 from playbooks.base import (
     Check,
     Plan,
@@ -180,7 +181,7 @@ class RestorePlaybook:
             self._blobs.put((expected.path, found.version_id), found.data)
             steps.append(Step(
                 key=f"file:{file.filename}", action="add-file",
-                summary=f"add file {file.filename} ({file.size:,} bytes) to {release.version}"
+                summary=f"add file {file.filename} ({human_size(file.size)}) to {release.version}"
                         + (f" from version {found.version_id}" if found.version_id else ""),
                 data={"project": name, "version": release.version, "filename": file.filename,
                       "size": file.size, "sha256": file.sha256.lower(),

@@ -105,7 +105,8 @@ class TriageActions(DoorBase):
                     at=now, actor=actor, action="assigned",
                     detail={"assignee": assignee, "previous": previous}))
                 await s.flush()
-                await enqueue(s, incident, "incident.updated", now, self.notifiers)
+                await enqueue(s, incident, "incident.updated", now, self.notifiers,
+                              f"assignee {previous or '-'} -> {assignee} by {actor}")
                 audit(s, now, actor=actor, action=action, target=target, outcome="done",
                       incident_id=incident_id, assignee=assignee, previous=previous, via=via)
         except _Refused as refused:

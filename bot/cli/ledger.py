@@ -18,6 +18,7 @@ from bot.cli.common import (
 )
 from bot.cli.plain import markup, plain
 from bot.ledger import Ledger
+from bot.units import human_size
 from bot.wiring import Warden
 
 app = typer.Typer(help="What the bot has recorded about projects.", no_args_is_help=True)
@@ -70,7 +71,7 @@ def show(
         state += " removed" if r["removed_at"] else ""
         out.print(plain(f"  {r['version']}{state}"))
         for f in r["files"]:
-            out.print(plain(f"    {f['filename']} {f['size']} B sha256={f['sha256'][:16]}…"
+            out.print(plain(f"    {f['filename']} {human_size(f['size'])} sha256={f['sha256'][:16]}…"
                             + (" removed" if f["removed"] else "")))
     for role in data["roles"]:
         out.print(plain(f"  {role['role']}: {role['user']}"

@@ -21,6 +21,7 @@ from bot.cli.common import (
     JsonOption,
     default_actor,
     err,
+    fail,
     out,
     run_async,
     settings_from,
@@ -78,9 +79,15 @@ def print_run(run: RunView, as_json: bool, *, steps: bool = False) -> None:
             out.print(plain(f"  [{s.state:>7}] {s.summary} {changed}"
                             + (f" error: {s.error}" if s.error else "")))
     if run.verification is not None:
+        # `show` (steps) lists every check the verification made; other commands only
+        # those that failed.
         for check in run.verification.get("checks", []):
             if not check["ok"]:
                 out.print(plain(f"  verify FAILED: {check['what']}: {check['detail']}"))
+            elif steps:
+                out.print(plain(f"  verify ok: {check['what']}"))
+    elif steps and run.status in (RunStatus.DONE, RunStatus.FAILED):
+        out.print("  verification: not made (the run did not get that far)")
     if run.error:
         out.print(plain("error:", "red") + " " + plain(run.error))
     if run.status == RunStatus.AWAITING_APPROVAL:
@@ -136,10 +143,12 @@ def show(run_id: RunIdArg, config: ConfigOption = None, as_json: JsonOption = Fa
 
 
 def _decide(verb: str, run_id: int, actor: str, note: str | None, config: Path | None,
-            as_json: bool, then_run: bool) -> None:
+            as_json: bool, then_run: bool, yes: bool = True) -> None:
     settings = settings_from(config)
 
     async def work(actions: Actions) -> RunView:
+        if not yes:
+            await _confirm(actions, run_id, then_run, as_json)
         decide = actions.approve if verb == "approve" else actions.reject
         run = await decide(run_id, actor, note)
         if then_run and run.status == RunStatus.READY:
@@ -152,13 +161,31 @@ def _decide(verb: str, run_id: int, actor: str, note: str | None, config: Path |
     exit_for(run)
 
 
+async def _confirm(actions: Actions, run_id: int, then_run: bool, as_json: bool) -> None:
+    """Show the approver the stored plan (what the approval lets run) and ask."""
+    run = await actions.show(run_id)
+    shown = err if as_json else out  # with --json, stdout carries only the JSON
+    shown.print(plain(f"run #{run.id} {run.playbook} {run.subject}: {run.status}; "
+                      f"requested by {run.requested_by}"))
+    shown.print(plain(run.plan.text(), newlines=True))
+    if run.status != RunStatus.AWAITING_APPROVAL:
+        return  # approve() refuses it with the reason; nothing to ask
+    question = "Approve and run this change?" if then_run else "Approve this change?"
+    if not typer.confirm(question, err=True):
+        raise fail("not approved; nothing changed", code=1)
+
+
 @app.command("approve")
 def approve(run_id: RunIdArg, actor: ActorOption = "", note: NoteOption = None,
             then_run: Annotated[bool, typer.Option(
                 "--run/--no-run", help="Run it right after approving (default).")] = True,
+            yes: Annotated[bool, typer.Option(
+                "--yes", "-y", help="Approve without showing the plan and asking.")] = False,
             config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Approve a run requested by another admin (and run it)."""
-    _decide("approve", run_id, actor or default_actor(), note, config, as_json, then_run)
+    """Approve a run requested by another admin (and run it): shows the plan first and
+    asks, unless --yes."""
+    _decide("approve", run_id, actor or default_actor(), note, config, as_json, then_run,
+            yes)
 
 
 @app.command("reject")

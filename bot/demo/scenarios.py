@@ -61,7 +61,7 @@ async def respond(world: World, outcome: Outcome, incident: Incident | None, pla
     run = await world.actions.request_for_incident(requester, incident.id, playbook,
                                                    target=target, options=options)
     say(f"  {requester} requests `{playbook}` (run #{run.id}); plan:")
-    for line in run.plan.text().splitlines()[:12]:
+    for line in run.plan.text().splitlines():  # all of it: the count must match the list
         say(f"    {line}")
     if run.status == "awaiting_approval":
         run = await world.actions.approve(run.id, approver, "looks right")

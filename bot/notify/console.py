@@ -28,8 +28,10 @@ class ConsoleNotifier:
         severity = str(payload.get("severity", "info"))
         verb = "NEW" if kind == "incident.opened" else "UPDATE"
         line = Text(f"{reveal(severity.upper()):>8}", style=_STYLE.get(severity, ""))
+        # An update says what changed first: the rest of the line repeats the incident.
+        change = f" {payload['change']}:" if payload.get("change") else ""
         line.append_text(_plain(f" {verb} incident #{payload.get('incident_id')} "
-                                f"[{payload.get('status')}] {payload.get('summary')}"
+                                f"[{payload.get('status')}]{change} {payload.get('summary')}"
                                 f" (x{payload.get('occurrences', 1)})"))
         self.console.print(line)
         playbooks = payload.get("playbooks") or []

@@ -20,7 +20,8 @@ from bot.store.models import Incident, OutboxMessage
 MAX_BACKOFF = timedelta(minutes=10)
 
 
-def incident_payload(incident: Incident) -> dict[str, Any]:
+def incident_payload(incident: Incident, change: str = "") -> dict[str, Any]:
+    """What a notifier is told; ``change`` says what an update changed (old -> new)."""
     return {
         "incident_id": incident.id,
         "kind": incident.kind,
@@ -33,13 +34,15 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
         "assignee": incident.assignee,
         "playbooks": list(incident.playbooks),
         "evidence": list(incident.evidence[-5:]),
+        "change": change,
     }
 
 
 async def enqueue(
-    session: AsyncSession, incident: Incident, kind: str, now: datetime, notifiers: Sequence[str]
+    session: AsyncSession, incident: Incident, kind: str, now: datetime, notifiers: Sequence[str],
+    change: str = "",
 ) -> None:
-    payload = incident_payload(incident)
+    payload = incident_payload(incident, change)
     for name in notifiers:
         session.add(
             OutboxMessage(

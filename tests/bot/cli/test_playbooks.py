@@ -44,7 +44,7 @@ async def test_dry_run_request_approve_show(world: World, sqlite_url: str,
     assert "awaits approval by a second admin: warden playbook approve 1" in out
     assert index_rows(world) == before
 
-    code, out, err = await warden(env, tmp_path, "playbook", "approve", "1", "--actor", "bob",
+    code, out, err = await warden(env, tmp_path, "playbook", "approve", "1", "--actor", "bob", "--yes",
                                   "--json")
     assert code == 0, err
     run = json.loads(out)

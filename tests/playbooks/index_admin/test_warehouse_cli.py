@@ -86,7 +86,8 @@ async def test_release_quarantine_and_remove_malware_commands(
         code, out, err = await warden(env, tmp_path, "quarantine", "evil-pkg", "--version", "2.0",
                                       "--yes", "--actor", "alice")
         assert code == 0 and "awaits approval" in out, err
-        code, out, err = await warden(env, tmp_path, "playbook", "approve", "1", "--actor", "bob")
+        code, out, err = await warden(env, tmp_path, "playbook", "approve", "1", "--actor", "bob",
+                                      "--yes")
         assert code == 0, err
         assert (await status("2.0"), await status("1.0")) == ("quarantine-enter", None)
 
