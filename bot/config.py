@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.sections import Section, name_list
+from detectors.confusion.settings import DevpiSection
 from detectors.critical_settings import CriticalSection
 from detectors.domains.settings import DomainsSection
 from detectors.reports.settings import ReportsSection
@@ -41,6 +42,7 @@ SECRET_ENV = {n: f"SLACK_{n.upper()}" for n in ("bot_token", "signing_secret", "
 FILE_FORBIDDEN = {
     **{("slack", name): var for name, var in SECRET_ENV.items()},
     ("playbooks", "devpi_password"): "WARDEN_PLAYBOOKS_DEVPI_PASSWORD",
+    ("devpi", "replica_key"): "WARDEN_DEVPI_REPLICA_KEY",
     ("storage", "s3_secret_access_key"): "WARDEN_STORAGE_S3_SECRET_ACCESS_KEY",
 }
 STORE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -225,6 +227,7 @@ class Settings(BaseSettings):
     playbooks: PlaybooksSection = Field(default_factory=PlaybooksSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     slack: SlackSection = Field(default_factory=SlackSection)
+    devpi: DevpiSection = Field(default_factory=DevpiSection)
 
     @classmethod
     def settings_customise_sources(
@@ -310,6 +313,7 @@ def masked(settings: Settings) -> dict[str, Any]:
     data["store"]["url"] = _mask_url(settings.store.url)
     if settings.playbooks.warehouse_url:
         data["playbooks"]["warehouse_url"] = _mask_url(settings.playbooks.warehouse_url)
-    for section, name in (("playbooks", "devpi_password"), ("storage", "s3_secret_access_key")):
+    for section, name in (("playbooks", "devpi_password"), ("storage", "s3_secret_access_key"),
+                          ("devpi", "replica_key")):
         data[section][name] = MASK if getattr(getattr(settings, section), name) else None
     return data

@@ -25,6 +25,7 @@ from bot.store.db import create_engine, is_sqlite, session_factory
 from bot.store.migrate import current_revisions, head_revisions, upgrade_async
 from bot.store.models import CriticalMark
 from detectors.base import Detector
+from detectors.confusion.detector import ConfusionDetector
 from detectors.critical import CriticalChangeDetector
 from detectors.domains.detector import DomainDetector
 from detectors.typosquat.detector import TyposquatDetector
@@ -71,7 +72,8 @@ def build_detectors(settings: Settings) -> list[Detector]:
             TyposquatDetector(settings.typosquat,
                               extra_protected=tuple(settings.critical.projects),
                               index_url=settings.index.url),
-            DomainDetector(settings.domains, progress=sweep_progress)]
+            DomainDetector(settings.domains, progress=sweep_progress),
+            ConfusionDetector(settings.devpi.indexes)]
 
 
 def _reports(settings: Settings, sessions: async_sessionmaker[AsyncSession],

@@ -9,9 +9,11 @@ import typer
 
 from bot.cli import (
     config_cmd,
+    confusion,
     critical,
     db,
     demo,
+    devpi,
     domain,
     feed,
     incidents,
@@ -41,3 +43,5 @@ app.add_typer(domain.app, name="domain")
 app.add_typer(playbooks.app, name="playbook")
 respond.register(app)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(devpi.app, name="devpi")
+app.add_typer(confusion.app, name="confusion")

@@ -94,13 +94,17 @@ class DevpiLedger:
         stored = {i.name: i for i in (await self.session.execute(
             select(DevpiIndex).where(DevpiIndex.owner == change.username))).scalars()}
         now = change.indexes or {}
+
+        def on(index: str) -> _Emit:
+            return event if self.follows(index) else _quiet
+
         for name, config in now.items():
-            if not self.follows(name):
-                continue
+            # Every index's configuration is kept (which bases lead to PyPI is a question
+            # about all of them); events are only for the followed ones.
             row = stored.get(name)
             fresh = row is None
             if row is None or row.removed_at is not None:
-                event(EventKind.OTHER, name, name, _raw(action="index created", index=name,
+                on(name)(EventKind.OTHER, name, name, _raw(action="index created", index=name,
                                                         bases=list(config.bases)))
                 if row is None:
                     row = DevpiIndex(name=name, owner=change.username, acl_upload=[], bases=[])
@@ -108,24 +112,26 @@ class DevpiLedger:
                 row.removed_at = None
             before = set(row.acl_upload or [])
             for user_name in sorted(set(config.acl_upload) - before):
-                event(EventKind.ROLE_ADD, name, name,
+                on(name)(EventKind.ROLE_ADD, name, name,
                       _raw(action="acl_upload add", index=name, user=user_name),
                       user=user_name, role="upload")
             for user_name in sorted(before - set(config.acl_upload)):
-                event(EventKind.ROLE_REMOVE, name, name,
+                on(name)(EventKind.ROLE_REMOVE, name, name,
                       _raw(action="acl_upload remove", index=name, user=user_name),
                       user=user_name, role="upload")
             if not fresh and list(row.bases or []) != list(config.bases):
-                event(EventKind.OTHER, name, name, _raw(
+                on(name)(EventKind.OTHER, name, name, _raw(
                     action="bases changed", index=name, before=list(row.bases),
                     after=list(config.bases)))
             row.type, row.bases, row.acl_upload = (config.type, list(config.bases),
                                                    list(config.acl_upload))
+            row.mirror_whitelist = list(config.mirror_whitelist)
+            row.whitelist_inheritance = config.whitelist_inheritance
             row.updated_serial = serial
         for name, row in stored.items():
-            if name not in now and row.removed_at is None and self.follows(name):
+            if name not in now and row.removed_at is None:
                 row.removed_at, row.updated_serial = at, serial
-                event(EventKind.OTHER, name, name, _raw(action="index removed", index=name))
+                on(name)(EventKind.OTHER, name, name, _raw(action="index removed", index=name))
 
     # -- projects and releases ---------------------------------------------------------
 
@@ -216,6 +222,10 @@ class DevpiLedger:
             sha256=change.sha256, uploader=change.uploader, stored=blob.path if blob else None),
             version=change.version, filename=change.filename, sha256=change.sha256,
             actor=change.uploader)
+
+
+def _quiet(kind: EventKind, index: str, project: str, raw: str, **extra: str | None) -> None:
+    """An index the feed does not follow: its configuration is kept, without events."""
 
 
 class _Emit(Protocol):

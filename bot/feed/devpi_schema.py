@@ -58,6 +58,8 @@ class IndexConfig:
     type: str
     bases: tuple[str, ...]
     acl_upload: tuple[str, ...]
+    mirror_whitelist: tuple[str, ...] = ()
+    whitelist_inheritance: str = "union"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,9 @@ def _user(parts: list[str], value: Any) -> UserChange:
         indexes[f"{username}/{name}"] = IndexConfig(
             _text(config.get("type", "stage"), "index type", 64),
             _names(config.get("bases", ()), "bases", MAX_INDEX),
-            _names(config.get("acl_upload", ()), "acl_upload", MAX_USER))
+            _names(config.get("acl_upload", ()), "acl_upload", MAX_USER),
+            _names(config.get("mirror_whitelist", ()), "mirror_whitelist", MAX_NAME),
+            _text(config.get("mirror_whitelist_inheritance", "union"), "inheritance", 32))
     return UserChange(username, email, indexes)
 
 

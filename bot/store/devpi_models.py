@@ -46,6 +46,10 @@ class DevpiIndex(Base):
     type: Mapped[str] = mapped_column(sa.String(64))
     bases: Mapped[list[Any]] = mapped_column(sa.JSON)
     acl_upload: Mapped[list[Any]] = mapped_column(sa.JSON)
+    # Which names a mirror base may still serve when a private stage has them (devpi's
+    # protection against dependency confusion), and how bases' lists combine.
+    mirror_whitelist: Mapped[list[Any]] = mapped_column(sa.JSON)
+    whitelist_inheritance: Mapped[str] = mapped_column(sa.String(32))
     updated_serial: Mapped[int] = mapped_column(sa.BigInteger)
     removed_at: Mapped[datetime | None]
 

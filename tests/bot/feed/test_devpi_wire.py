@@ -3,6 +3,7 @@ within its limits (no unbounded allocation, no code, no crash)."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import pytest
@@ -55,7 +56,5 @@ def test_hostile_bytes_are_refused(data: bytes) -> None:
 
 @given(st.binary(max_size=200))
 def test_random_bytes_never_crash(data: bytes) -> None:
-    try:
+    with contextlib.suppress(WireError):
         loads(data)
-    except WireError:
-        pass

@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("bases", sa.JSON(), nullable=False),
         sa.Column("acl_upload", sa.JSON(), nullable=False),
+        sa.Column("mirror_whitelist", sa.JSON(), nullable=False),
+        sa.Column("whitelist_inheritance", sa.String(length=32), nullable=False),
         sa.Column("updated_serial", sa.BigInteger(), nullable=False),
         sa.Column("removed_at", _AT, nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_devpi_indexes")),

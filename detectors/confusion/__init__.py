@@ -1,0 +1,1 @@
+"""Dependency confusion: public projects named like the packages of private indexes."""

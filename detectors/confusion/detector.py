@@ -1,0 +1,177 @@
+"""Dependency confusion: a public project named like an internal package is critical.
+
+The names of every live project on the followed private devpi indexes are protected
+(kept by the devpi feed in ``devpi_projects``). A project created on PyPI (the PyPI
+feed's ``create`` event) with the same PEP 503 name, or one that imitates it
+(bot.names.likeness: separators, look-alike characters, affixes, one edit), is a
+critical incident naming the internal package, its owners (the index owner and its
+``acl_upload``) and which devpi indexes inherit from PyPI, with whether devpi would
+serve PyPI's files there (detectors.confusion.exposure).
+
+On the devpi feed's own events it raises the deletion of an internal package (project,
+release or file) as critical, with what the ledger kept of it: ``restore`` brings it
+back from storage (the files the feed kept, with their digests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import EventKind, IndexEvent
+from bot.names import LikenessIndex, canonicalize
+from bot.store.devpi_models import DevpiFile, DevpiIndex, DevpiProject
+from bot.types import Evidence, Finding, Severity
+from detectors.base import Context, NoSharedWork
+from detectors.confusion.exposure import Exposure, exposures
+
+__all__ = ["ConfusionDetector", "Match", "confusion_finding", "find_matches", "internal_indexes",
+           "internal_names"]
+
+_REMOVALS = {EventKind.REMOVE_PROJECT: "project-removed",
+             EventKind.REMOVE_RELEASE: "release-removed",
+             EventKind.REMOVE_FILE: "file-removed"}
+# Playbooks a devpi incident can run (the devpi backend refuses yank, quarantine,
+# unverify and remove-malware; see playbooks/index_admin/devpi.py).
+DEVPI_PLAYBOOKS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    public: str
+    internal: str  # the internal project's name
+    technique: str
+    indexes: tuple[str, ...]  # the private indexes that hold it
+    owners: tuple[str, ...]
+    exposures: tuple[Exposure, ...]
+
+
+async def internal_indexes(session: AsyncSession) -> dict[str, DevpiIndex]:
+    return {i.name: i for i in (await session.execute(select(DevpiIndex))).scalars()}
+
+
+async def internal_names(session: AsyncSession, followed: Collection[str]
+                         ) -> dict[str, list[DevpiProject]]:
+    """{normalized name: live projects} on the followed private indexes."""
+    query = select(DevpiProject).where(DevpiProject.removed_at.is_(None))
+    if followed:
+        query = query.where(DevpiProject.index.in_(list(followed)))
+    found: dict[str, list[DevpiProject]] = {}
+    for project in (await session.execute(query)).scalars():
+        found.setdefault(project.normalized_name, []).append(project)
+    return found
+
+
+def find_matches(public: str, internal: dict[str, list[DevpiProject]],
+                 indexes: dict[str, DevpiIndex], names: LikenessIndex | None = None
+                 ) -> list[Match]:
+    """Every internal package `public` is or imitates (the same name first); `names` is
+    the LikenessIndex of `internal` when the caller keeps one."""
+    name = canonicalize(public)
+    names = names if names is not None else LikenessIndex(internal)
+    matches: list[Match] = []
+    for target, technique in names.matches(name):
+        projects = internal[target]
+        held = tuple(sorted({p.index for p in projects}))
+        owners: set[str] = set()
+        for index in held:
+            row = indexes.get(index)
+            if row is not None:
+                owners |= {row.owner, *(row.acl_upload or ())}
+        private = held if technique == "same-name" else ()
+        matches.append(Match(public, projects[0].name, technique, held, tuple(sorted(owners)),
+                             tuple(exposures(name, private, indexes))))
+    return matches
+
+
+def confusion_finding(match: Match, event: IndexEvent | None = None) -> Finding:
+    served = [e for e in match.exposures if e.served]
+    shielded = [e for e in match.exposures if not e.served]
+    how = ("has the same name as" if match.technique == "same-name"
+           else f"imitates ({match.technique})")
+    exposed = (f"devpi indexes inheriting from PyPI that would serve it: "
+               f"{', '.join(e.index for e in served)}" if served else
+               "no devpi index would serve it (clients that also install from PyPI "
+               "directly, e.g. pip --extra-index-url, are still exposed)")
+    evidence = [Evidence(
+        summary=f"internal package {match.internal} on {', '.join(match.indexes)}, owners "
+                f"{', '.join(match.owners) or 'unknown'}",
+        data={"internal": match.internal, "indexes": list(match.indexes),
+              "owners": list(match.owners), "technique": match.technique})]
+    evidence += [Evidence(summary=f"{e.index} (via {e.mirror}): {e.why}",
+                          data={"index": e.index, "mirror": e.mirror, "served": e.served})
+                 for e in (*served, *shielded)]
+    if event is not None:
+        evidence.insert(0, Evidence(summary=f"created on PyPI: {event.project}",
+                                    serial=event.serial, at=event.at.isoformat(),
+                                    url=f"https://pypi.org/project/{canonicalize(event.project)}/"))
+    return Finding(
+        detector=ConfusionDetector.name, kind="dependency-confusion",
+        subject=f"project:{canonicalize(match.public)}", severity=Severity.CRITICAL,
+        summary=(f"Public project {match.public} {how} internal package {match.internal} "
+                 f"({', '.join(match.indexes)}; owners {', '.join(match.owners) or 'unknown'})"
+                 f"; {exposed}"),
+        evidence=tuple(evidence), playbooks=())
+
+
+class ConfusionDetector(NoSharedWork):
+    name = "confusion"
+
+    def __init__(self, followed: Sequence[str] = ()) -> None:
+        self.followed = tuple(followed)
+
+    async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]:
+        if event.index is not None:
+            return await self._internal(event, ctx)
+        if event.kind is not EventKind.CREATE:
+            return []
+        return await self.check(ctx.session, event.project, event)
+
+    async def check(self, session: AsyncSession, public: str,
+                    event: IndexEvent | None = None) -> list[Finding]:
+        internal = await internal_names(session, self.followed)
+        if not internal:
+            return []
+        matches = find_matches(public, internal, await internal_indexes(session))
+        return [confusion_finding(m, event) for m in matches[:1]]
+
+    async def sweep(self, ctx: Context) -> list[Finding]:
+        return []
+
+    async def _internal(self, event: IndexEvent, ctx: Context) -> list[Finding]:
+        kind = _REMOVALS.get(event.kind)
+        if kind is None or (self.followed and event.index not in self.followed):
+            return []
+        # The devpi ledger has already applied the removal: what it took away is what
+        # was removed at this serial.
+        query = select(DevpiFile).where(DevpiFile.index == event.index,
+                                        DevpiFile.project == canonicalize(event.project),
+                                        DevpiFile.removed_serial == event.serial)
+        if event.version is not None:
+            query = query.where(DevpiFile.version == event.version)
+        if event.filename is not None:
+            query = query.where(DevpiFile.filename == event.filename)
+        lost = list((await ctx.session.execute(query)).scalars())
+        what = {"project-removed": f"project {event.project}",
+                "release-removed": f"release {event.project} {event.version}",
+                "file-removed": f"file {event.filename} of {event.project}"}[kind]
+        kept = sum(1 for f in lost if f.blob_path)
+        subject = f"devpi:{event.index}/{canonicalize(event.project)}"
+        if kind != "project-removed":
+            subject += f"@{event.version}"
+        return [Finding(
+            detector=self.name, kind=kind, subject=subject, severity=Severity.CRITICAL,
+            summary=(f"Internal {what} was removed from {event.index} ({len(lost)} file(s), "
+                     f"{kept} kept in storage)"),
+            evidence=(
+                Evidence(summary=f"devpi changelog serial {event.serial}: {event.raw[:300]}",
+                         serial=event.serial, at=event.at.isoformat(),
+                         data={"index": event.index}),
+                Evidence(summary=f"lost: {len(lost)} file(s)", data={"files": [
+                    {"filename": f.filename, "version": f.version, "size": f.size,
+                     "sha256": f.sha256, "blake2b_256": f.blake2b_256, "path": f.blob_path}
+                    for f in lost[:50]]})),
+            playbooks=DEVPI_PLAYBOOKS)]
