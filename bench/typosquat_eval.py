@@ -6,9 +6,13 @@ With the top 15,000 of the bundled download list protected, for the detector and
 same names, for TypoSnyper (bench/typosnyper.py, PyPI's check, with those 15,000 names as
 its corpus):
 
-1. recall per synthetic technique: generated single-technique variants of protected
-   names of length >= 5, and the families of issue 19 (target >= 96% for each, but the
-   two marked "extra");
+1. recall per synthetic technique: generated single-technique variants of the protected
+   names the technique is defined for (its scope: the affixes, versions and combo words
+   for the top `shape_top` names, the weak slips for names of 7 characters or the top
+   `short_name_top`, any other letter for the top `any_slip_top` of 7 characters or any
+   name of 9, the rest for names of length >= 5), and the families of issue 19 (target
+   >= 96% for each, but the two marked "extra"); the column "all names" is the recall
+   on variants of every protected name of length >= 5, in scope or not;
 2. recall on real reported typosquats: the tuning set tests/data/typosquat/reported.tsv
    and, separately, the held-aside set tests/data/typosquat/held-aside.tsv, which the
    detector is never tuned on (target >= 92% on the held-aside set);
@@ -33,7 +37,7 @@ from detectors.typosquat.names import InvalidName, parse_name
 from detectors.typosquat.protected import NamesFile, build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import Technique
-from detectors.typosquat.variants import FAMILIES, GENERATORS, Generator, parts_swapper
+from detectors.typosquat.variants import FAMILIES, GENERATORS, Generator, parts_swapper, scopes
 from detectors.typosquat.verdict import Analyzer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,10 +160,11 @@ def flag_rate(checkers: Checkers, names_path: Path, sample: int,
     return len(chosen), flagged, high, snyper, by_technique, examples
 
 
-def _line(label: str, row: Row, gated: bool) -> str:
+def _line(label: str, row: Row, every: Row | None, gated: bool) -> str:
     shown = label + ("" if gated else " (extra)")
     return (f"{shown:<34}{row.made:>9}{row.flagged:>9}{row.recall:>8.1%}"
             f"{row.same / max(row.flagged, 1):>13.1%}{row.snyper / max(row.made, 1):>11.1%}"
+            f"{'' if every is None else f'{every.recall:.1%}':>11}"
             + ("" if not row.misses else f"   e.g. missed: {', '.join(row.misses[:3])}"))
 
 
@@ -185,27 +190,24 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     index = analyzer.index
     long_names = [e.name for e in index.entries if len(e.name) >= 5]
-    targets: dict[Technique, list[str]] = {
-        Technique.TWO_TYPOS: [e.name for e in index.entries if e.two_typos],
-        Technique.VOWEL: [e.name for e in index.entries if len(e.name) >= 7],
-    }
+    scope = scopes(analyzer)
 
     print(f"\n{'technique':<34}{'variants':>9}{'flagged':>9}{'recall':>8}{'same target':>13}"
-          f"{'TypoSnyper':>11}")
-    rows: list[tuple[str, Row, bool]] = []
-    for technique, make in GENERATORS.items():
-        row = generated(checkers, make, targets.get(technique, long_names),
-                        args.per_technique, rng)
-        rows.append((technique.value, row, technique not in UNGATED))
-    families: dict[str, Generator] = {
-        **FAMILIES, "word parts swapped, no separator": parts_swapper(analyzer.index.words),
-    }
-    for label, make in families.items():
-        rows.append((label, generated(checkers, make, long_names, args.per_technique, rng), True))
-    rows.append(("two popular names joined", pairs(checkers, args.per_technique, rng), True))
-    for label, row, gated in rows:
+          f"{'TypoSnyper':>11}{'all names':>11}")
+    makers: list[tuple[str, Generator, bool]] = [
+        (technique.value, make, technique not in UNGATED) for technique, make in GENERATORS.items()
+    ]
+    makers += [(label, make, True) for label, make in FAMILIES.items()]
+    makers.append(("word parts swapped, no separator", parts_swapper(index.words), True))
+    for label, make, gated in makers:
+        row = generated(checkers, make, scope.get(label, long_names), args.per_technique, rng)
+        every = (generated(checkers, make, long_names, args.per_technique, rng)
+                 if label in scope and scope[label] is not long_names else None)
         ok &= not gated or row.recall >= RECALL_TARGET
-        print(_line(label, row, gated))
+        print(_line(label, row, every, gated))
+    row = pairs(checkers, args.per_technique, rng)
+    ok &= row.recall >= RECALL_TARGET
+    print(_line("two popular names joined", row, None, True))
 
     for label, path, target in (("tuning set", args.tuning, None),
                                 ("HELD-ASIDE set", args.held_aside, HELD_TARGET)):

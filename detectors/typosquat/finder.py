@@ -9,6 +9,8 @@ sparing the call for such a name.
 
 from __future__ import annotations
 
+import re
+
 from detectors.typosquat.affixes import PREFIX_START, PREFIXES
 from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.matches import Match
@@ -16,6 +18,7 @@ from detectors.typosquat.shapes import (
     ENDINGS_BY_LAST,
     affixes,
     combo_words,
+    doubled,
     joined,
     look_alikes,
     plurals,
@@ -26,6 +29,8 @@ from detectors.typosquat.shapes import (
 from detectors.typosquat.slips import slips
 
 __all__ = ["Match", "find"]
+
+_DOUBLE = re.compile(r"(.)\1")
 
 
 def find(index: ProtectedIndex, c: str, shown: str = "") -> list[Match]:
@@ -41,10 +46,13 @@ def find(index: ProtectedIndex, c: str, shown: str = "") -> list[Match]:
     words = cut >= 0 and c[cut + 1:] in index.words
     if words and c[: c.find("-")] in index.words:
         reorder(index, c, out)
-    if cut >= 0 and "s" in c:
+    if _DOUBLE.search(c):
+        doubled(index, c, out)
+    if cut < 0:
+        if c in index.rotated:
+            swapped_parts(index, c, out)
+    elif c in index.plurals:
         plurals(index, c, out)
-    elif cut < 0 and len(c) >= 6:
-        swapped_parts(index, c, out)
     last = c[-1:]
     ending = c.endswith(ENDINGS_BY_LAST.get(last, ()))  # an affix or a combo word, maybe
     if ending or c in index.shaped or (c.startswith(PREFIX_START) and c.startswith(PREFIXES)):

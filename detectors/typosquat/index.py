@@ -37,6 +37,7 @@ tests/detectors/typosquat/test_prefilter.py checks one against the full lookups)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -51,6 +52,7 @@ Ids = int | list[int]
 Cuts = tuple[tuple[slice, slice], ...]  # (head, tail) slices making deletions of a text
 NAMESPACE_MIN = 3  # this many protected `<token>-...` names make `<token>` a namespace
 START = 4  # characters of `by_start` keys
+MIN_DOUBLED = 6  # shortest name looked for with several letters typed twice
 PAIR_TOP = 1000  # two names this popular joined by `-` ride on both (`matplotlib-requests`)
 LONG_NAME, LONG_TOP = 12, 2000  # names this long are matched at two slips down to this rank
 
@@ -75,11 +77,33 @@ def _unskeleton(key: str) -> list[str]:
     return texts
 
 
-def singular_words(name: str) -> str:
-    """`name` with a plural `s` dropped from each of its words (`requests-toolbelt` ->
-    `request-toolbelt`); `ss` and short words are kept (`boss`, `gis`)."""
-    return "-".join(word[:-1] if len(word) > 3 and word[-1] == "s" and word[-2] != "s"
-                    else word for word in name.split("-"))
+def plural_moves(name: str) -> set[str]:
+    """`name` with the plural `s` of one word moved to another (`requests-toolbelt` ->
+    `request-toolbelts`); `ss` and short words keep theirs (`boss`, `gis`)."""
+    words = name.split("-")
+    plural = [i for i, w in enumerate(words) if len(w) > 3 and w[-1] == "s" and w[-2] != "s"]
+    single = [i for i, w in enumerate(words) if w[-1:].isalpha() and w[-1] != "s"]
+    moves = set()
+    for p in plural:
+        for q in single:
+            moved = words[:]
+            moved[p], moved[q] = words[p][:-1], words[q] + "s"
+            moves.add("-".join(moved))
+    return moves
+
+
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def single_letters(text: str) -> str:
+    """`text` with each run of a repeated character written once: `py-corddd` -> `py-cord`."""
+    return _DOUBLED.sub(r"\1", text)
+
+
+def rotations(name: str) -> dict[str, int]:
+    """`name` (no separators) with its two parts swapped, for each cut leaving at least
+    3 characters each side: `soupbeautiful` -> 8 (where `beautiful` ended)."""
+    return {name[i:] + name[:i]: i for i in range(3, len(name) - 2)}
 
 
 def ids(value: Ids | None) -> Iterator[int]:
@@ -188,9 +212,16 @@ class ProtectedIndex:
         # Names of three words or more without their first one (`apache-airflow-x` ->
         # `airflow-x`): dropping a namespace prefix is an affix squat too.
         self.tails: dict[str, Ids] = {}
-        # Names of several words by their words without a plural `s` (`request-toolbelt`
-        # for `requests-toolbelt`): an `s` moved from one word to another meets it.
-        self.singulars: dict[str, Ids] = {}
+        # Names of several words with the plural `s` of one word moved to another
+        # (`request-toolbelts` for `requests-toolbelt`).
+        self.plurals: dict[str, Ids] = {}
+        # Names without separators with two parts swapped (`soupbeautiful`), and where
+        # the swapped name's first part ends: whether both parts are words is decided
+        # when one is met (the words of names added later count too).
+        self.rotated: dict[str, list[tuple[int, int]]] = {}
+        # Names by their letters written once (`selenium`), for several letters typed
+        # twice (`selleniumm`); one doubled letter is a slip the `near` table finds.
+        self.singles: dict[str, Ids] = {}
         # Every word of every name: a candidate whose last word is none of them has no
         # protected name after a separator nor the words of one in another order.
         self.words: set[str] = set()
@@ -292,7 +323,13 @@ class ProtectedIndex:
             self.first_tokens[tokens[0]] = self.first_tokens.get(tokens[0], 0) + 1
             if len(tokens) > 2:
                 self._put_shaped(self.tails, name[len(tokens[0]) + 1:], target)
-            self._put_shaped(self.singulars, singular_words(name), target)
+            for moved in plural_moves(name):
+                _put(self.plurals, moved, target)
+        else:
+            for text, cut in rotations(name).items():
+                self.rotated.setdefault(text, []).append((target, len(name) - cut))
+        if len(name) >= MIN_DOUBLED:
+            _put(self.singles, single_letters(name), target)
         core = core_of(name)
         if core != name:
             self._put_shaped(self.cores, core, target)

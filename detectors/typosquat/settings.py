@@ -54,11 +54,12 @@ class TyposquatSection(BaseModel):
     high_threshold: float = Field(default=0.85, ge=0, le=1)
     min_target_length: int = Field(default=5, ge=1)
     popular_top: int = Field(default=1500, ge=0)
-    distance2_top: int = Field(default=300, ge=0)
+    distance2_top: int = Field(default=1000, ge=0)
     distance2_min_length: int = Field(default=8, ge=3)
     combination_top: int = Field(default=300, ge=0)
-    short_name_top: int = Field(default=5000, ge=0)
-    any_slip_top: int = Field(default=200, ge=0)
+    short_name_top: int = Field(default=1000, ge=0)
+    shape_top: int = Field(default=1000, ge=0)
+    any_slip_top: int = Field(default=1000, ge=0)
     established_rank_ratio: float = Field(default=100.0, ge=1)
     first_release: bool = True
 

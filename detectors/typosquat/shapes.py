@@ -19,7 +19,7 @@ from detectors.typosquat.affixes import (
     strip_affixes,
     version_splits,
 )
-from detectors.typosquat.index import ProtectedIndex, ids, singular_words
+from detectors.typosquat.index import ProtectedIndex, ids, single_letters
 from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, collapse
 from detectors.typosquat.matches import Match, added, differing
 from detectors.typosquat.techniques import Technique
@@ -110,26 +110,34 @@ def reorder(index: ProtectedIndex, c: str, out: list[Match]) -> None:
             out.append(Match(target, (T.WORD_REORDER,), f"is `{name}` with its words reordered"))
 
 
-def plurals(index: ProtectedIndex, c: str, out: list[Match]) -> None:
-    """A plural `s` moved from one word to another: `request-toolbelts`."""
-    key = singular_words(c)
-    found = index.singulars.get(key) if key in index.shaped else None
+def doubled(index: ProtectedIndex, c: str, out: list[Match]) -> None:
+    """Two or more letters typed twice: `selleniumm`, `py-corddd` (`find` calls it for
+    names with a doubled letter)."""
+    single = single_letters(c)
+    found = index.singles.get(single) if len(c) - len(single) >= 2 else None
     for target in ids(found) if found is not None else ():
         name = index.entries[target].name
-        if name != c and len(name) == len(c):  # the same words, one `s` elsewhere
-            out.append(Match(target, (T.PLURAL,), f"is `{name}` with a plural `s` moved"))
+        if len(c) - len(name) >= 2 and single_letters(name) == single:
+            out.append(Match(target, (T.REPETITION,), f"is `{name}` with letters repeated"))
+
+
+def plurals(index: ProtectedIndex, c: str, out: list[Match]) -> None:
+    """A plural `s` moved from one word to another: `request-toolbelts`."""
+    found = index.plurals.get(c)
+    for target in ids(found) if found is not None else ():
+        name = index.entries[target].name
+        out.append(Match(target, (T.PLURAL,), f"is `{name}` with a plural `s` moved"))
 
 
 def swapped_parts(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     """Two word parts of a name without separators swapped: `soupbeautiful`. Both parts
-    are words of protected names, at least 3 letters each."""
-    exact, words = index.exact, index.words
-    for i in range(3, len(c) - 2):
-        target = exact.get(c[i:] + c[:i])
-        if target is not None and c[:i] in words and c[i:] in words:
+    are words of protected names."""
+    for target, cut in index.rotated.get(c, ()):
+        first, second = c[:cut], c[cut:]
+        if first in index.words and second in index.words and c not in index.exact:
             name = index.entries[target].name
             out.append(Match(target, (T.PARTS_SWAPPED,),
-                             f"is `{name}` with `{c[i:]}` and `{c[:i]}` swapped"))
+                             f"is `{name}` with `{second}` and `{first}` swapped"))
 
 
 def affixes(index: ProtectedIndex, c: str, out: list[Match]) -> None:

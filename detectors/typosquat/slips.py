@@ -114,8 +114,9 @@ def slips(index: ProtectedIndex, c: str, out: list[Match], shown: str = "") -> N
 
 def _two_typos_ok(name: str, pair: tuple[Edit, Edit]) -> bool:
     """Two slips count on letters (not separators) of a long word: two changes to the
-    short `cov` of `pytest-cov` make another word, not a typo."""
-    if "-" in "".join(e.old + e.new for e in pair):
+    short `cov` of `pytest-cov` make another word, not a typo; and they keep the first
+    letter, as squats do (`vktoken` is not `tiktoken`)."""
+    if "-" in "".join(e.old + e.new for e in pair) or min(e.at for e in pair) == 0:
         return False
     for edit in pair:
         start = name.rfind("-", 0, edit.at) + 1

@@ -15,6 +15,7 @@ from bot.names import canonicalize
 from detectors.typosquat.affixes import SQUAT_WORDS
 from detectors.typosquat.keyboard import HOMOGLYPHS, MULTI_HOMOGLYPHS, NEIGHBOURS, VOWELS
 from detectors.typosquat.techniques import Technique
+from detectors.typosquat.verdict import GENERIC_LONG, GENERIC_MIN_LENGTH, SHORT_NAME, Analyzer
 
 Generator = Callable[[str, random.Random], str | None]
 _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -236,3 +237,25 @@ GENERATORS: dict[Technique, Generator] = {
     Technique.VOWEL: vowel_change,
     Technique.TWO_TYPOS: two_typos,
 }
+
+
+def scopes(analyzer: Analyzer) -> dict[str, list[str]]:
+    """The protected names each technique is defined for, by the analyzer's policy."""
+    entries = [e for e in analyzer.index.entries if len(e.name) >= 5]
+
+    def top(rank: int | None, limit: int) -> bool:
+        return rank is not None and rank <= limit
+
+    shaped = [e.name for e in entries if top(e.rank, analyzer.shape_top)]
+    weak = [e.name for e in entries
+            if len(e.name) >= SHORT_NAME or top(e.rank, analyzer.short_name_top)]
+    generic = [e.name for e in entries if len(e.name) >= GENERIC_LONG or (
+        len(e.name) >= GENERIC_MIN_LENGTH and top(e.rank, analyzer.any_slip_top))]
+    scope = {label: shaped for label in ("affix", "version-suffix", "combosquat",
+                                         "python glued")}
+    scope.update({label: weak for label in ("omission", "adjacent-key", "neighbour-insertion",
+                                            "bit-flip", "vowel replaced")})
+    scope["extra letter inside a word"] = generic
+    scope["vowel-change"] = [e.name for e in entries if len(e.name) >= 7]
+    scope["two-typos"] = [e.name for e in analyzer.index.entries if e.two_typos]
+    return scope

@@ -14,7 +14,7 @@ from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.protected import read_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import Technique
-from detectors.typosquat.variants import GENERATORS
+from detectors.typosquat.variants import GENERATORS, scopes
 from detectors.typosquat.verdict import Analyzer, Verdict, parse_allowlist
 from tests.support import REPO
 
@@ -86,12 +86,9 @@ def test_generated_variants_are_caught(bundled: Analyzer, technique: Technique) 
     """A quick version of bench/typosquat_eval.py: 60 variants per technique."""
     rng = random.Random(f"test-{technique}")
     index = bundled.index
-    if technique is Technique.TWO_TYPOS:
-        targets = [e.name for e in index.entries if e.two_typos]
-    elif technique is Technique.VOWEL:
-        targets = [e.name for e in index.entries if len(e.name) >= 7]
-    else:
-        targets = [e.name for e in index.entries if len(e.name) >= 5]
+    # The names the technique is defined for, as the evaluation scopes them.
+    targets = scopes(bundled).get(technique.value) or [
+        e.name for e in index.entries if len(e.name) >= 5]
     made = flagged = 0
     while made < 60:
         variant = GENERATORS[technique](rng.choice(targets), rng)
@@ -106,17 +103,20 @@ def test_generated_variants_are_caught(bundled: Analyzer, technique: Technique) 
 def test_real_reported_typosquats(bundled: Analyzer) -> None:
     """The tuning set (held-aside.tsv is only measured, by bench/typosquat_eval.py). Issue
     19's target is 0.92 on the held-aside set; this floor is what the detector reaches on
-    the tuning set now (0.73 with the 2024-2026 campaigns added), so a regression fails."""
+    the tuning set now (0.76 with the 2024-2026 campaigns added), so a regression fails."""
     rows = [line.split("\t") for line in REPORTED.read_text(encoding="utf-8").splitlines()
             if line and not line.startswith("#") and not line.startswith("name\t")]
     assert len(rows) >= 250
     verdicts = [(bundled.check(name), target) for name, target, _source in rows]
     flagged = [(verdict, target) for verdict, target in verdicts if verdict.flagged]
-    assert len(flagged) / len(rows) >= 0.72, sorted(
+    assert len(flagged) / len(rows) >= 0.75, sorted(
         {r[0] for r in rows} - {v.canonical for v, _ in flagged})
-    # Another protected reading is right at times (`beautifulsoup` is protected too).
-    same = sum(verdict.target == target for verdict, target in flagged)
-    assert same / len(flagged) >= 0.94
+    # A protected name that the listed one extends, or that extends it, is as right a
+    # reading (`beautifulsoup` for the `beautifulsoup4` squats, `alembic-utils`).
+    wrong = [(verdict.canonical, target) for verdict, target in flagged
+             if not (verdict.target or "").startswith(target)
+             and not target.startswith(verdict.target or "")]
+    assert wrong == []
 
 
 def test_bundled_list_reads_as_ranked_protected_names() -> None:
