@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -415,6 +416,24 @@ def _cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, within: float) -> str:
+    """The first stderr line of `proc` that contains `needle` (fails after `within` s)."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + within
+    seen = []
+    with selectors.DefaultSelector() as waiter:
+        waiter.register(proc.stderr, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if waiter.select(timeout=0.2):
+                line = proc.stderr.readline()
+                seen.append(line)
+                if needle in line:
+                    return line
+                if not line and proc.poll() is not None:
+                    break
+    raise AssertionError(f"no line with {needle!r} within {within} s: {''.join(seen)}")
+
+
 def _env(tmp_path: Path, index_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WARDEN_", "SLACK_"))}
     env.update(WARDEN_STORE_URL=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
@@ -431,8 +450,10 @@ def test_feed_sync_stops_on_sigterm_while_the_index_says_429(
     index_double_process.store.create_project("a", "alice")
     index_double_process.add_fault("429", count=1000, path="/pypi", retry_after="120")
     proc = _cli("feed", "sync", cwd=tmp_path, env=_env(tmp_path, index_double_process.url))
-    time.sleep(3)  # started, and waiting on Retry-After
-    assert proc.poll() is None
+    # Signalled only once it waits on Retry-After (it says so): a fixed sleep raced the
+    # interpreter's start on a loaded machine, and the signal then killed it before warden ran.
+    waiting = _wait_for_line(proc, "429", within=60)
+    assert proc.poll() is None, waiting
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=10)
