@@ -41,6 +41,7 @@ from playbooks.base import (
 )
 from playbooks.index_admin.base import FileSpec, IndexProject, ProjectSpec, ReleaseSpec
 from playbooks.index_admin.warehouse import FILES_PREFIX
+from playbooks.restore_devpi import plan_devpi_restore
 from playbooks.restore_scope import scope
 from playbooks.storage.base import Digests, InvalidBlobPath, blob_path
 from playbooks.storage.locate import Expected, Located, NotLocated, locate, mismatch
@@ -116,6 +117,9 @@ class RestorePlaybook:
             return refused("restore needs a project")
         if (why := ctx.admin.unsupported("restore")) is not None:
             return refused(why)
+        if ctx.admin.kind == "devpi" and (planned := await plan_devpi_restore(
+                self.name, target, reason, opts, ctx, self._blobs.put)) is not None:
+            return planned  # what the devpi feed kept of this index's own package
         async with ctx.sessions() as session:
             project = await Ledger(session, TrackedProjects()).project(target.project,
                                                                        with_files=True)

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.feed.client import IndexClient, RetryPolicy
 from bot.feed.devpi import DevpiFeed
 from bot.feed.devpi_sync import DevpiSync
-from detectors.confusion.detector import ConfusionDetector
+from detectors.confusion.internal import InternalDeletionDetector
 from playbooks.storage.base import BlobStorage
 from playbooks.wiring import STORAGES
 
@@ -52,5 +52,5 @@ async def open_devpi(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     storage = await STORAGES[settings.storage.kind](settings.storage)
     feed = DevpiFeed(client, key, cfg.replica_uuid, cfg.max_file_bytes)
     sync = DevpiSync(feed, sessions, storage, indexes=cfg.indexes, url=cfg.url,
-                     detectors=[ConfusionDetector(cfg.indexes)], notifiers=notifiers)
+                     detectors=[InternalDeletionDetector(cfg.indexes)], notifiers=notifiers)
     return DevpiFollower(sync, client, storage)

@@ -7,10 +7,6 @@ feed's ``create`` event) with the same PEP 503 name, or one that imitates it
 critical incident naming the internal package, its owners (the index owner and its
 ``acl_upload``) and which devpi indexes inherit from PyPI, with whether devpi would
 serve PyPI's files there (detectors.confusion.exposure).
-
-On the devpi feed's own events it raises the deletion of an internal package (project,
-release or file) as critical, with what the ledger kept of it: ``restore`` brings it
-back from storage (the files the feed kept, with their digests).
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import EventKind, IndexEvent
 from bot.names import LikenessIndex, canonicalize
-from bot.store.devpi_models import DevpiFile, DevpiIndex, DevpiProject
+from bot.store.devpi_models import DevpiIndex, DevpiProject
 from bot.types import Evidence, Finding, Severity
 from detectors.base import Context, NoSharedWork
 from detectors.confusion.exposure import Exposure, exposures
@@ -31,12 +27,6 @@ from detectors.confusion.exposure import Exposure, exposures
 __all__ = ["ConfusionDetector", "Match", "confusion_finding", "find_matches", "internal_indexes",
            "internal_names"]
 
-_REMOVALS = {EventKind.REMOVE_PROJECT: "project-removed",
-             EventKind.REMOVE_RELEASE: "release-removed",
-             EventKind.REMOVE_FILE: "file-removed"}
-# Playbooks a devpi incident can run (the devpi backend refuses yank, quarantine,
-# unverify and remove-malware; see playbooks/index_admin/devpi.py).
-DEVPI_PLAYBOOKS: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +114,7 @@ class ConfusionDetector(NoSharedWork):
         self.followed = tuple(followed)
 
     async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]:
-        if event.index is not None:
-            return await self._internal(event, ctx)
-        if event.kind is not EventKind.CREATE:
+        if event.index is not None or event.kind is not EventKind.CREATE:
             return []
         return await self.check(ctx.session, event.project, event)
 
@@ -140,38 +128,3 @@ class ConfusionDetector(NoSharedWork):
 
     async def sweep(self, ctx: Context) -> list[Finding]:
         return []
-
-    async def _internal(self, event: IndexEvent, ctx: Context) -> list[Finding]:
-        kind = _REMOVALS.get(event.kind)
-        if kind is None or (self.followed and event.index not in self.followed):
-            return []
-        # The devpi ledger has already applied the removal: what it took away is what
-        # was removed at this serial.
-        query = select(DevpiFile).where(DevpiFile.index == event.index,
-                                        DevpiFile.project == canonicalize(event.project),
-                                        DevpiFile.removed_serial == event.serial)
-        if event.version is not None:
-            query = query.where(DevpiFile.version == event.version)
-        if event.filename is not None:
-            query = query.where(DevpiFile.filename == event.filename)
-        lost = list((await ctx.session.execute(query)).scalars())
-        what = {"project-removed": f"project {event.project}",
-                "release-removed": f"release {event.project} {event.version}",
-                "file-removed": f"file {event.filename} of {event.project}"}[kind]
-        kept = sum(1 for f in lost if f.blob_path)
-        subject = f"devpi:{event.index}/{canonicalize(event.project)}"
-        if kind != "project-removed":
-            subject += f"@{event.version}"
-        return [Finding(
-            detector=self.name, kind=kind, subject=subject, severity=Severity.CRITICAL,
-            summary=(f"Internal {what} was removed from {event.index} ({len(lost)} file(s), "
-                     f"{kept} kept in storage)"),
-            evidence=(
-                Evidence(summary=f"devpi changelog serial {event.serial}: {event.raw[:300]}",
-                         serial=event.serial, at=event.at.isoformat(),
-                         data={"index": event.index}),
-                Evidence(summary=f"lost: {len(lost)} file(s)", data={"files": [
-                    {"filename": f.filename, "version": f.version, "size": f.size,
-                     "sha256": f.sha256, "blake2b_256": f.blake2b_256, "path": f.blob_path}
-                    for f in lost[:50]]})),
-            playbooks=DEVPI_PLAYBOOKS)]

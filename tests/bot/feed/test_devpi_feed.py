@@ -5,6 +5,7 @@ storage with their digests, and following survives a restart of devpi."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from bot.feed.devpi_sync import DevpiSync
 from bot.store.db import create_engine, session_factory
 from bot.store.devpi_models import DevpiEvent, DevpiFile, DevpiIndex
 from bot.store.models import FeedCursor
+from detectors.base import Detector
 from playbooks.index_admin.devpi import DevpiAdmin
 from playbooks.index_admin.devpi_local import LocalDevpi
 from playbooks.storage.filesystem import FilesystemStorage
@@ -27,12 +29,14 @@ REPLICA = "0123456789abcdef0123456789abcdef"
 
 
 def make_sync(server: LocalDevpi, key: bytes, url: str, root: Path,
-              indexes: tuple[str, ...] = ("alice/internal",)) -> tuple[DevpiSync, IndexClient]:
+              indexes: tuple[str, ...] = ("alice/internal",),
+              detectors: Sequence[Detector] = ()) -> tuple[DevpiSync, IndexClient]:
     client = IndexClient(server.url, retry=RetryPolicy(max_retries=2, backoff_seconds=0.05,
                                                       deadline_seconds=30))
     engine = create_engine(url)
     sync = DevpiSync(DevpiFeed(client, key, REPLICA), session_factory(engine),
-                     FilesystemStorage(root), indexes=indexes, url=server.url)
+                     FilesystemStorage(root), indexes=indexes, url=server.url,
+                     detectors=detectors)
     return sync, client
 
 
