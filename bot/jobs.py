@@ -66,6 +66,16 @@ async def reports_pass(warden: Warden) -> int:
     return polled.reports
 
 
+async def reports_chase(warden: Warden) -> int:
+    """Remind (and once page) the malware reports nobody acknowledged."""
+    if warden.reports is None:
+        return 0
+    reminded, paged = await warden.reports.chase()
+    if reminded or paged:
+        await warden.feed.deliver()
+    return len(reminded) + len(paged)
+
+
 async def backfill_critical_ledger(warden: Warden) -> int:
     """Fill the ledger of every critical project not synced yet (first start, or a new
     leader after one that stopped half way), so a deletion on day one can be restored."""

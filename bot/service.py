@@ -69,6 +69,8 @@ class Service:
             scheduler.add_job(self._job("reports", lambda: jobs.reports_pass(w)),
                               IntervalTrigger(seconds=self.settings.reports.poll_interval_seconds),
                               next_run_time=datetime.now(UTC), **every)
+            scheduler.add_job(self._job("reports-chase", lambda: jobs.reports_chase(w)),
+                              IntervalTrigger(minutes=1), **every)
         scheduler.add_job(self._job("ledger-backfill", lambda: jobs.backfill_critical_ledger(w)),
                           "date", run_date=datetime.now(UTC))
         scheduler.add_job(self._job("outbox", lambda: jobs.deliver_outbox(w)),

@@ -12,6 +12,12 @@ evidence and, if higher, its severity), each report is recorded in
 ``malware_reports_seen`` and the cursor moves. A crash before the commit re-reads the
 same reports; one after it finds them seen: at least once, never twice.
 
+``chase()`` keeps time to verdict short: an incident nobody acknowledged is announced
+again after ``remind_after_minutes`` and then every ``remind_every_minutes`` (timeline
+"reminded"), and once, after ``escalate_after_minutes``, paged (timeline "paged": the
+Slack notifier posts it to ``escalate_channel`` and mentions ``escalate_mention`` in the
+thread), nights and weekends included: the clock is the only rule.
+
 ``settle()`` closes open report incidents whose reports were all decided meanwhile
 (in Warehouse's admin UI, or by a verdict playbook): with the verdict as the note,
 a false positive for ``verdict_not_malware``; verdict runs still waiting on the incident
@@ -31,12 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from bot.audit import audit
 from bot.feed import reports_db as db
 from bot.incidents import ACTIVE, Status, record_finding, transition
+from bot.notify.outbox import enqueue
 from bot.pipeline import read_cursor, write_cursor
-from bot.store.models import Incident
+from bot.store.models import Incident, TimelineEntry
 from bot.store.playbook_models import PlaybookRun, RunStatus
 from bot.store.report_models import ReportSeen
 from detectors.reports import verdicts
-from detectors.reports.assess import DETECTOR, KIND, assess
+from detectors.reports.assess import DETECTOR, KIND, assess, span
 from detectors.reports.dossier import Dossier, TypoVerdict
 from detectors.reports.settings import ReportsSection
 from detectors.typosquat.detector import TyposquatDetector
@@ -130,6 +137,17 @@ class ReportsSource:
         newest = fresh[-1].created if fresh else None
         return [*late, *(r for r in fresh if r.id not in seen)], newest
 
+    async def _first_cursor(self, start: datetime, now: datetime) -> None:
+        """Create the cursor row before the first batch, so that the batch's transaction
+        can lock it (a row that does not exist yet cannot be locked: two replicas starting
+        together would both store the same reports)."""
+        try:
+            async with self.sessions.begin() as s:
+                if await read_cursor(s, FEED) is None:
+                    await write_cursor(s, FEED, _micros(start), now)
+        except sa.exc.IntegrityError:
+            pass  # another process created it first: that one is as good
+
     async def dossier(self, c: AsyncConnection, name: str) -> Dossier:
         raws = await db.project_reports(c, name)
         people = await db.observers(c, {r.observer_id for r in raws})
@@ -151,6 +169,8 @@ class ReportsSource:
         result = PollResult()
         after = await self.cursor()
         start = after if after is not None else now - timedelta(days=self.cfg.initial_days)
+        if after is None:
+            await self._first_cursor(start, now)
         async with self.warehouse.connect() as c:
             todo, newest = await self._todo(c, start)
             by_project: dict[str, list[db.RawReport]] = {}
@@ -180,14 +200,50 @@ class ReportsSource:
                                      version=r.version, created=r.created, seen_at=now,
                                      incident_id=incident_id))
                 result.reports += len(fresh)
-            moved = newest if newest is not None else (None if stored is not None else start)
-            if moved is not None and (stored is None or _micros(moved) > stored):
-                await write_cursor(s, FEED, _micros(moved), now)
-            result.cursor = _at(max(stored or 0, _micros(moved) if moved else 0))
+            if newest is not None and (stored is None or _micros(newest) > stored):
+                await write_cursor(s, FEED, _micros(newest), now)
+            result.cursor = _at(max(stored or 0, _micros(newest) if newest else 0))
         if result.reports:
             log.info("reports.polled", reports=result.reports,
                      incidents=len(set(result.incidents)))
         return result
+
+    # -- reminders and escalation --------------------------------------------------------
+
+    async def chase(self, now: datetime | None = None) -> tuple[list[int], list[int]]:
+        """Remind, then page, the open report incidents nobody acknowledged.
+        Returns (reminded, paged) incident ids."""
+        now = now or datetime.now(UTC)
+        cfg = self.cfg
+        reminded: list[int] = []
+        paged: list[int] = []
+        async with self.sessions.begin() as s:
+            waiting = (await s.execute(sa.select(Incident).where(
+                Incident.detector == DETECTOR, Incident.kind == KIND,
+                Incident.status == Status.OPEN.value).with_for_update())).scalars().all()
+            for incident in waiting:
+                await s.refresh(incident, ["timeline"])
+                waited = (now - incident.created_at).total_seconds()
+                told = [t.at for t in incident.timeline if t.action == "reminded"]
+                due = (now - max(told)).total_seconds() >= cfg.remind_every_minutes * 60 \
+                    if told else waited >= cfg.remind_after_minutes * 60
+                if due:
+                    incident.timeline.append(TimelineEntry(
+                        at=now, actor="warden", action="reminded",
+                        detail={"waited": span(waited)}))
+                    reminded.append(incident.id)
+                page = cfg.escalate_channel or cfg.escalate_mention
+                if page and waited >= cfg.escalate_after_minutes * 60 and not any(
+                        t.action == "paged" for t in incident.timeline):
+                    incident.timeline.append(TimelineEntry(
+                        at=now, actor="warden", action="paged",
+                        detail={"waited": span(waited), "channel": cfg.escalate_channel,
+                                "mention": list(cfg.escalate_mention)}))
+                    paged.append(incident.id)
+                if incident.id in reminded or incident.id in paged:
+                    await s.flush()
+                    await enqueue(s, incident, "incident.reminder", now, self.notifiers)
+        return reminded, paged
 
     # -- verdicts made meanwhile --------------------------------------------------------
 

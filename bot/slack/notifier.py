@@ -25,6 +25,7 @@ from bot.slack.client import RetryPolicy, posting_client, web_client
 from bot.slack.options import SlackOptions
 from bot.slack.posts import Posted, Poster
 from bot.slack.render.incident import incident_message, timeline_reply
+from bot.slack.render.page import page_message
 from bot.slack.render.run import run_message
 from bot.store.playbook_models import PlaybookRun
 from bot.store.slack_models import SlackPost
@@ -37,7 +38,7 @@ __all__ = ["SlackNotifier"]
 
 log = structlog.get_logger(__name__)
 
-BROADCAST = frozenset({"reminded", "escalated"})  # thread replies also shown in the channel
+BROADCAST = frozenset({"reminded", "escalated", "paged"})  # thread replies also shown in the channel
 
 
 def _playbook_names() -> frozenset[str]:
@@ -94,6 +95,12 @@ class SlackNotifier:
                 await self.poster.ensure(key, root.channel, timeline_reply(entry),
                                          thread_ts=root.ts, incident_id=incident_id,
                                          editable=False, broadcast=entry.action in BROADCAST)
+            page = (entry.detail or {}).get("channel") if entry.action == "paged" else None
+            if page and f"{key}/page" not in posted:  # escalated to a second channel
+                link = f"https://slack.com/archives/{root.channel}/p{root.ts.replace('.', '')}"
+                await self.poster.ensure(f"{key}/page", str(page),
+                                         page_message(incident, entry, link),
+                                         incident_id=incident_id, editable=False)
         for run in runs:
             await self._run_message(run, root)
 

@@ -28,6 +28,7 @@ from bot.slack.render.common import (
     subject_links,
     who,
 )
+from bot.slack.render.page import page_reply
 from bot.slack.targets import actionable
 from bot.store.models import Incident, TimelineEntry
 
@@ -134,7 +135,10 @@ def _describe(entry: TimelineEntry) -> str:
             return (f":arrow_double_up: escalated {esc(d.get('previous'))} → "
                     f"*{esc(d.get('severity'))}*: {esc(clip(str(d.get('summary', '')), 500))}")
         case "reminded":
-            return ":alarm_clock: still open and nobody has acknowledged it"
+            waited = f" after {esc(d['waited'])}" if d.get("waited") else ""
+            return f":alarm_clock: still open and nobody has acknowledged it{waited}"
+        case "paged":
+            return page_reply(entry)
         case "playbook":
             return (f"{actor}: playbook *{esc(d.get('playbook'))}* run #{esc(d.get('run_id'))} "
                     f"— {esc(d.get('event', d.get('status', '')))}")

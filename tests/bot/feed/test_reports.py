@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.feed.reports import FEED, ReportsSource
-from bot.incidents import get_incident
+from bot.incidents import Status, get_incident, transition
 from bot.store.db import create_engine, session_factory
-from bot.store.models import FeedCursor, Incident
+from bot.store.models import FeedCursor, Incident, OutboxMessage
 from bot.store.playbook_models import PlaybookRun, RunStatus
 from bot.store.report_models import ReportSeen
 from detectors.reports.dossier import TypoVerdict
@@ -279,3 +280,46 @@ async def test_verdict_in_warehouse_closes_the_incident(world: World) -> None:
         run = (await s.execute(sa.select(PlaybookRun))).scalar_one()
     assert run.status == RunStatus.CANCELLED
     assert await world.source.settle() == []
+
+
+async def test_unacknowledged_reports_are_reminded_then_paged_once(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path) -> None:
+    cfg = ReportsSection(remind_after_minutes=30, remind_every_minutes=60,
+                         escalate_after_minutes=120, escalate_channel="#oncall",
+                         escalate_mention=["S0ONCALL1"])
+    w = await _world(warehouse_url, sqlite_url, tmp_path, cfg)
+    try:
+        await report(w.conn, "evil-pkg", "someone", created=naive_now(minutes=-1))
+        await report(w.conn, "evil-pkg", "someone", created=naive_now(minutes=-1))
+        [iid, *_] = (await w.source.poll()).incidents
+        [opened] = await w.incidents()
+        t0 = opened.created_at
+
+        def at(minutes: float) -> datetime:
+            return t0 + timedelta(minutes=minutes)
+
+        assert await w.source.chase(at(29)) == ([], [])
+        assert await w.source.chase(at(31)) == ([iid], [])
+        assert await w.source.chase(at(60)) == ([], [])  # within remind_every
+        assert await w.source.chase(at(92)) == ([iid], [])
+        assert await w.source.chase(at(121)) == ([], [iid])  # paged, nights included
+        assert await w.source.chase(at(125)) == ([], [])
+        assert await w.source.chase(at(153)) == ([iid], [])  # reminded, never paged twice
+        [incident] = await w.incidents()
+        paged = [t for t in incident.timeline if t.action == "paged"]
+        assert [t.detail for t in paged] == [{"waited": "2 h 1 min", "channel": "#oncall",
+                                              "mention": ["S0ONCALL1"]}]
+        async with w.sessions() as s:
+            queued = (await s.execute(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                      .where(OutboxMessage.kind == "incident.reminder"))
+                      ).scalar_one()
+        assert queued == 4
+        # Acknowledged: nobody is chased any more.
+        async with w.sessions.begin() as s:
+            row = await s.get(Incident, iid)
+            assert row is not None
+            await transition(s, row, Status.ACKNOWLEDGED, "alice", at(154), ["console"])
+        assert await w.source.chase(at(400)) == ([], [])
+    finally:
+        await w.source.close()
+        await w.conn.close()

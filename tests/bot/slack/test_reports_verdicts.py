@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ class Case:
 
 @asynccontextmanager
 async def case(warehouse_url: str, sqlite_url: str, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Case]:
+               monkeypatch: pytest.MonkeyPatch, cfg: ReportsSection | None = None
+               ) -> AsyncIterator[Case]:
     seed = Seeder(await asyncpg.connect(dsn(warehouse_url)), tmp_path / "files")
     seed.clock = naive_now(hours=-2)
     for name in ("admin", "mallory", "hunter"):
@@ -67,7 +68,7 @@ async def case(warehouse_url: str, sqlite_url: str, tmp_path: Path,
     try:
         async with running(sqlite_url, monkeypatch, actions=actions) as slack:
             source = ReportsSource(slack.warden.sessions, create_engine(warehouse_url),
-                                   ReportsSection(), slack.warden.pipeline.notifiers)
+                                   cfg or ReportsSection(), slack.warden.pipeline.notifiers)
             try:
                 yield Case(slack, source, seed, warehouse_url)
             finally:
@@ -258,3 +259,29 @@ async def test_remove_malware_confirms_the_report_of_a_removed_project(
         assert json.loads(row["actions"]) == verdict["actions"][1]
         assert await c.source.settle() == [iid]
         assert (await c.slack.incident(iid)).status == Status.RESOLVED
+
+
+async def test_an_unacknowledged_report_is_paged_to_the_second_channel(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = ReportsSection(escalate_after_minutes=120, escalate_channel="#pypi-oncall",
+                         escalate_mention=["S0ONCALL1", "U0ADMIN22"])
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch, cfg) as c:
+        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        [iid] = (await c.source.poll()).incidents
+        await c.slack.deliver()
+        root = c.slack.posted(f"incident:{iid}")
+        opened = (await c.slack.incident(iid)).created_at
+        later = opened + timedelta(minutes=125)
+        assert await c.source.chase(later) == ([iid], [iid])
+        await c.slack.deliver(later)
+        replies = [m.text for m in c.slack.api.thread(root)]
+        assert ":alarm_clock: still open and nobody has acknowledged it after 2 h 5 min" \
+            in replies
+        assert (":mega: no acknowledgement after 2 h 5 min: escalated to <!subteam^S0ONCALL1> "
+                "<@U0ADMIN22> and #pypi-oncall") in replies
+        [page] = c.slack.api.top_level(c.slack.api.channel_id("#pypi-oncall"))
+        assert f"Incident #{iid} has waited 2 h 5 min" in page.blocks[0]["text"]["text"]
+        assert root.ts.replace(".", "") in page.blocks[0]["text"]["text"]
+        await c.slack.deliver(later)  # posted once
+        assert len(c.slack.api.top_level(c.slack.api.channel_id("#pypi-oncall"))) == 1
