@@ -457,7 +457,9 @@ def test_feed_sync_stops_on_sigterm_while_the_index_says_429(
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=10)
-    assert time.monotonic() - sent < 1.5, err
+    # The wait stops at once; the bound is 5 s, not 1, for the interpreter's exit on a
+    # loaded 2-core machine (2.8 s measured there); the Retry-After it cuts short is 120 s.
+    assert time.monotonic() - sent < 5, err
     assert proc.returncode == 0, err
 
 
