@@ -1,4 +1,5 @@
-"""Run the index double alone: ``python -m bot.indexdouble serve --db PATH --files DIR``.
+"""Run the index double alone: ``python -m bot.indexdouble serve --db PATH --files DIR``;
+change what it holds with ``upload``, ``remove`` and ``role`` (see bot/indexdouble/edit.py).
 
 Prints exactly one line, ``READY <base_url>``, on stdout once listening (so a test
 can start it as a subprocess and read where it is), then serves until SIGTERM or
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .edit import add_edit_commands, run_edit
 from .faults import FAULT_KINDS
 from .server import DEFAULT_PAGE_SIZE, IndexDoubleServer
 from .store import IndexDoubleStore
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
     serve.add_argument("--page-size", type=int, default=DEFAULT_PAGE_SIZE,
                        help=f"changelog_since_serial cap (PyPI's: {DEFAULT_PAGE_SIZE})")
+    add_edit_commands(sub)
     return parser
 
 
@@ -60,6 +63,8 @@ async def serve(db: Path, files: Path, host: str, port: int, page_size: int) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        return run_edit(args)
     if args.page_size < 1:
         print("error: --page-size must be at least 1", file=sys.stderr)
         return 2
