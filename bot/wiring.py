@@ -73,7 +73,11 @@ def build_detectors(settings: Settings) -> list[Detector]:
                               extra_protected=tuple(settings.critical.projects),
                               index_url=settings.index.url),
             DomainDetector(settings.domains, progress=sweep_progress),
-            ConfusionDetector(settings.devpi.indexes)]
+            # Quarantine acts on the public project only where the bot administers that
+            # index (the warehouse backend); on devpi nothing can act on PyPI's project.
+            ConfusionDetector(settings.devpi.indexes,
+                              ("quarantine",) if settings.playbooks.backend == "warehouse"
+                              else ())]
 
 
 def _reports(settings: Settings, sessions: async_sessionmaker[AsyncSession],

@@ -1,4 +1,4 @@
-"""`warden demo`: the first command to run — three incidents, end to end, offline."""
+"""`warden demo`: the first command to run — four incidents, end to end, offline."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from bot.cli.common import JsonOption, fail, out
 from bot.cli.plain import markup, plain
+from bot.demo.confusion import dependency_confusion
 from bot.demo.scenarios import (
     Outcome,
     Scenario,
@@ -24,6 +25,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("domain-resurrection", domain_resurrection),
     ("critical-deletion", critical_deletion),
     ("typosquat", typosquat),
+    ("dependency-confusion", dependency_confusion),
 ]
 
 

@@ -77,7 +77,8 @@ def find_matches(public: str, internal: dict[str, list[DevpiProject]],
     return matches
 
 
-def confusion_finding(match: Match, event: IndexEvent | None = None) -> Finding:
+def confusion_finding(match: Match, event: IndexEvent | None = None,
+                      playbooks: Sequence[str] = ()) -> Finding:
     served = [e for e in match.exposures if e.served]
     shielded = [e for e in match.exposures if not e.served]
     how = ("has the same name as" if match.technique == "same-name"
@@ -104,14 +105,15 @@ def confusion_finding(match: Match, event: IndexEvent | None = None) -> Finding:
         summary=(f"Public project {match.public} {how} internal package {match.internal} "
                  f"({', '.join(match.indexes)}; owners {', '.join(match.owners) or 'unknown'})"
                  f"; {exposed}"),
-        evidence=tuple(evidence), playbooks=())
+        evidence=tuple(evidence), playbooks=tuple(playbooks))
 
 
 class ConfusionDetector(NoSharedWork):
     name = "confusion"
 
-    def __init__(self, followed: Sequence[str] = ()) -> None:
+    def __init__(self, followed: Sequence[str] = (), playbooks: Sequence[str] = ()) -> None:
         self.followed = tuple(followed)
+        self.playbooks = tuple(playbooks)  # what the configured backend can do about it
 
     async def on_event(self, event: IndexEvent, ctx: Context) -> list[Finding]:
         if event.index is not None or event.kind is not EventKind.CREATE:
@@ -124,7 +126,7 @@ class ConfusionDetector(NoSharedWork):
         if not internal:
             return []
         matches = find_matches(public, internal, await internal_indexes(session))
-        return [confusion_finding(m, event) for m in matches[:1]]
+        return [confusion_finding(m, event, self.playbooks) for m in matches[:1]]
 
     async def sweep(self, ctx: Context) -> list[Finding]:
         return []

@@ -20,7 +20,8 @@ def test_demo_json_every_scenario_verified(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     summary = json.loads(done.stdout)
     names = [s["name"] for s in summary["scenarios"]]
-    assert names == ["domain-resurrection", "critical-deletion", "typosquat"]
+    assert names == ["domain-resurrection", "critical-deletion", "typosquat",
+                     "dependency-confusion"]
     for scenario in summary["scenarios"]:
         assert set(scenario) == {"name", "incident_id", "severity", "playbook", "verified",
                                  "seconds"}
@@ -28,8 +29,9 @@ def test_demo_json_every_scenario_verified(tmp_path: Path) -> None:
         assert scenario["seconds"] < 60
     assert {s["name"]: s["playbook"] for s in summary["scenarios"]} == {
         "domain-resurrection": "freeze", "critical-deletion": "restore",
-        "typosquat": "quarantine"}
+        "typosquat": "quarantine", "dependency-confusion": "quarantine"}
     assert summary["scenarios"][1]["severity"] == "critical"
+    assert summary["scenarios"][3]["severity"] == "critical"
 
 
 def test_demo_rejects_an_unknown_scenario(tmp_path: Path) -> None:
