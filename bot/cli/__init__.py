@@ -19,6 +19,7 @@ from bot.cli import (
     incidents,
     ledger,
     playbooks,
+    reports,
     respond,
     run,
     typosquat,
@@ -45,3 +46,4 @@ respond.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(devpi.app, name="devpi")
 app.add_typer(confusion.app, name="confusion")
+app.add_typer(reports.app, name="reports")
