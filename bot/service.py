@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import jobs
+from bot.feed.devpi_open import devpi_pass
 from bot.leader import LeaderLock, leader_lock
 from bot.metrics import JOB_RUNS, LEADER
 from bot.web import build_app
@@ -71,6 +72,11 @@ class Service:
                               next_run_time=datetime.now(UTC), **every)
             scheduler.add_job(self._job("reports-chase", lambda: jobs.reports_chase(w)),
                               IntervalTrigger(minutes=1), **every)
+        if self.settings.devpi.url:
+            scheduler.add_job(self._job("devpi", lambda: devpi_pass(
+                w.settings, w.sessions, w.pipeline.notifiers, w.feed.deliver, self.stop)),
+                IntervalTrigger(seconds=self.settings.devpi.poll_interval_seconds),
+                next_run_time=datetime.now(UTC), **every)
         scheduler.add_job(self._job("ledger-backfill", lambda: jobs.backfill_critical_ledger(w)),
                           "date", run_date=datetime.now(UTC))
         scheduler.add_job(self._job("outbox", lambda: jobs.deliver_outbox(w)),

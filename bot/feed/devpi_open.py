@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.feed.client import IndexClient, RetryPolicy
+from bot.feed.client import IndexClient, IndexUnavailable, RetryPolicy
 from bot.feed.devpi import DevpiFeed
-from bot.feed.devpi_sync import DevpiSync
+from bot.feed.devpi_sync import DevpiSync, ServerChanged
 from detectors.confusion.internal import InternalDeletionDetector
 from playbooks.storage.base import BlobStorage
 from playbooks.wiring import STORAGES
 
-__all__ = ["DevpiFollower", "DevpiNotConfigured", "open_devpi"]
+__all__ = ["DevpiFollower", "DevpiNotConfigured", "devpi_pass", "open_devpi"]
+
+log = structlog.get_logger(__name__)
 
 
 class DevpiNotConfigured(ValueError):
@@ -54,3 +58,24 @@ async def open_devpi(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     sync = DevpiSync(feed, sessions, storage, indexes=cfg.indexes, url=cfg.url,
                      detectors=[InternalDeletionDetector(cfg.indexes)], notifiers=notifiers)
     return DevpiFollower(sync, client, storage)
+
+
+async def devpi_pass(settings: Settings, sessions: async_sessionmaker[AsyncSession],
+                     notifiers: Sequence[str], deliver: Callable[[], Awaitable[int]],
+                     stop: asyncio.Event) -> int:
+    """One pass of `warden run`'s devpi job: follow the primary to its head; a primary
+    that cannot be read is logged and tried again at the next poll (the cursor stays)."""
+    follower = await open_devpi(settings, sessions, notifiers)
+    try:
+        result = await follower.sync.sync(stop)
+    except (IndexUnavailable, ServerChanged) as exc:
+        log.warning("devpi.unavailable", error=str(exc)[:500])
+        return 0
+    finally:
+        await follower.close()
+    if result.incidents:
+        await deliver()
+    if result.events:
+        log.info("devpi.synced", events=result.events, cursor=result.cursor,
+                 incidents=len(set(result.incidents)))
+    return result.events

@@ -4,6 +4,7 @@ storage with their digests, and following survives a restart of devpi."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.config import load_settings
 from bot.events import EventKind
 from bot.feed.client import IndexClient, RetryPolicy
 from bot.feed.devpi import DevpiFeed
+from bot.feed.devpi_open import devpi_pass
 from bot.feed.devpi_sync import DevpiSync
 from bot.store.db import create_engine, session_factory
 from bot.store.devpi_models import DevpiEvent, DevpiFile, DevpiIndex
@@ -120,3 +123,30 @@ async def test_following_survives_a_devpi_restart(
     assert files == ["before_restart-1.0-py3-none-any.whl", "after_restart-2.0-py3-none-any.whl"]
     serials = [e.serial for e in got]
     assert serials == sorted(serials)
+
+
+async def test_the_service_pass_follows_and_outlives_a_primary_that_is_down(
+        devpi_primary: tuple[LocalDevpi, bytes], sqlite_url: str, tmp_path: Path) -> None:
+    server, key = devpi_primary
+    server.new_user("alice", "alice-pw", "alice@corp.example")
+    server.new_index("alice", "internal", uploaders=["alice"])
+    await upload(server, "alice/internal", "alice", "alice-pw", "acme-utils", "1.0")
+    settings = load_settings(
+        store={"url": sqlite_url}, notify={"console": False},
+        index={"max_retries": 1, "backoff_seconds": 0.05, "timeout_seconds": 5},
+        storage={"kind": "filesystem", "root": str(tmp_path / "blobs")},
+        devpi={"url": server.url, "indexes": ["alice/internal"], "replica_key": key.hex()})
+    sessions = session_factory(create_engine(sqlite_url))
+    delivered: list[int] = []
+
+    async def deliver() -> int:
+        delivered.append(1)
+        return 0
+
+    stop = asyncio.Event()
+    assert await devpi_pass(settings, sessions, [], deliver, stop) >= 3
+    server.stop()
+    assert await devpi_pass(settings, sessions, [], deliver, stop) == 0  # logged, not raised
+    async with sessions() as session:
+        cursor = await session.get(FeedCursor, "devpi")
+    assert cursor is not None and cursor.serial >= 0
