@@ -141,6 +141,8 @@ class DevpiSync:
             cursor, uuid = committed, page.uuid
             result.cursor, result.pages = cursor, result.pages + 1
             result.stored_files += len(blobs)
+            if cursor >= page.head:
+                break  # at the head the primary would only wait and answer 202
         return result
 
     async def _commit(self, checked: list[tuple[int, list[Change]]],
