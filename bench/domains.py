@@ -18,7 +18,22 @@ one, which is the one measured. Printed:
   the ratio. Routes are those of the bundled IANA bootstrap (the run itself sends
   every RDAP query to the local double, unthrottled, so that it ends).
 
+Then the population (issue #18), `--population`: 300,000 accounts with 120,000
+distinct domains (10 % critical), swept day after day for `--days` simulated days. This
+part is a scheduling simulation: the real planner (`sync_domains`, `enqueue`), the real
+sweeper with its queue, rules and history writes, and the real `coverage()`, on a
+simulated clock (one sweep a day at 03:00) with an in-process resolver and registry
+that answer at once and count the questions. It prints, per day, the domains checked
+and the DNS questions asked, the time those questions take at the polite rate
+(`domains.dns_rate_per_second`, 50/s: the limiter the sweep uses, measured separately
+on a short real run) and the day's average rate to the resolver; then the coverage:
+accounts, domains, checked within the period, critical ones checked within a day, the
+oldest check. Targets: every domain checked within `everyone_every_days` (30), every
+critical one every day, each day's questions done within the day at <= 50/s.
+
     python bench/domains.py [--domains 100000] [--sample 10000]
+    python bench/domains.py --population [--accounts 300000 --population-domains 120000
+                                          --days 35]
 """
 
 from __future__ import annotations
@@ -199,7 +214,7 @@ def run(args: argparse.Namespace, url: str) -> None:
             cfg = DomainsSection(
                 resolver=doubles.where["dns"], rdap_url=doubles.where["rdap"].rstrip("/"),
                 rdap_rate_per_second=10_000, everyone_every_days=1,
-                dns_retry_seconds=1.0)
+                dns_retry_seconds=1.0, dns_rate_per_second=0)  # capacity: unthrottled
             report, seconds, cpu, questions = asyncio.run(
                 sweep(url, cfg, EPOCH0 + timedelta(days=epoch)))
             reports[label], cpus[label], asked[label] = report, cpu, questions
@@ -258,9 +273,20 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=100_000)
     parser.add_argument("--critical-share", type=float, default=0.08)
     parser.add_argument("--sample", type=int, default=10_000, help="baseline sample size")
+    parser.add_argument("--population", action="store_true",
+                        help="the 300,000-account population's schedule instead")
+    parser.add_argument("--accounts", type=int, default=300_000)
+    parser.add_argument("--population-domains", type=int, default=120_000)
+    parser.add_argument("--population-critical", type=float, default=0.10)
+    parser.add_argument("--days", type=int, default=35)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run(args, f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        if args.population:
+            from bench.domains_population import population
+            population(args, url)
+        else:
+            run(args, url)
 
 
 if __name__ == "__main__":

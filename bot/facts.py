@@ -42,3 +42,7 @@ class ProjectFacts:
     releases: dict[str, list[FileFacts]]
     requires_dist: list[str]
     roles: list[tuple[str, str]]  # (role, user) from the JSON API's "ownership"
+    # The latest release's declared contacts (info.author_email / maintainer_email): the
+    # domain sweep's fallback where it cannot read the index's accounts (issue 18).
+    author_email: str | None = None
+    maintainer_email: str | None = None

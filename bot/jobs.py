@@ -13,8 +13,9 @@ import structlog
 from sqlalchemy import func, select
 
 from bot.critical import backfill_ledger, recompute
-from bot.feed.accounts import sync_accounts
 from bot.feed.client import IndexUnavailable
+from bot.feed.index_accounts import ReadReport, read_index_accounts
+from bot.feed.metadata_emails import use_metadata_emails
 from bot.incidents import Status, record_finding
 from bot.metrics import (
     EVENTS,
@@ -24,9 +25,10 @@ from bot.metrics import (
     INCIDENTS_OPEN,
 )
 from bot.notify.outbox import enqueue
-from bot.pipeline import touch_cursor
+from bot.pipeline import Pipeline, touch_cursor
 from bot.store.models import Event, FeedCursor, Incident, TimelineEntry
 from bot.wiring import Warden
+from detectors.domains.coverage import coverage, publish
 
 log = structlog.get_logger(__name__)
 
@@ -99,12 +101,31 @@ async def recompute_critical(warden: Warden) -> None:
     log.info("critical.recomputed", added=len(report.added), backfilled=report.backfilled)
 
 
-async def domain_sweep(warden: Warden) -> list[int]:
-    """Refresh maintainers' addresses from the index's database, then run every
-    detector's scheduled sweep (the domain sweep among them)."""
-    if warden.settings.playbooks.warehouse_url:
-        await sync_accounts(warden.sessions, warden.settings.playbooks.warehouse_url)
-    return await warden.pipeline.sweep()
+async def read_accounts(warden: Warden, now: datetime) -> ReadReport | None:
+    """Every maintainer's addresses: from the index's database when the bot can read it
+    (incrementally), else from package metadata kept in the ledger (a weaker signal)."""
+    url = warden.settings.playbooks.warehouse_url
+    if not url:
+        added = await use_metadata_emails(warden.sessions, now)
+        log.info("accounts.from_metadata", addresses=added)
+        return None
+    report = await read_index_accounts(warden.sessions, url, now)
+    log.info("accounts.read", full=report.full, changed=report.changed,
+             written=report.written, dropped=report.dropped)
+    return report
+
+
+async def domain_sweep(warden: Warden, pipeline: Pipeline | None = None) -> list[int]:
+    """Read the maintainers' accounts, then run the detectors' scheduled sweeps (the
+    domain sweep among them) and publish the coverage. `warden domain sweep` runs this
+    very function with its own pipeline (its options), so both take the same path."""
+    now = datetime.now(UTC)
+    await read_accounts(warden, now)
+    ids = await (pipeline or warden.pipeline).sweep()
+    async with warden.sessions() as session:
+        publish(await coverage(session, warden.settings.domains, datetime.now(UTC)),
+                datetime.now(UTC))
+    return ids
 
 
 async def share_work(warden: Warden) -> bool:

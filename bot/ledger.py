@@ -20,6 +20,7 @@ from bot.events import EventKind, IndexEvent, RejectedEntry, verbatim
 from bot.facts import ProjectFacts
 from bot.ledger_history import record
 from bot.names import canonicalize
+from bot.store.contacts import keep_contacts
 from bot.store.models import Account, File, Project, Release, Role
 
 # Events after which the JSON API is read again for a tracked project.
@@ -138,6 +139,7 @@ class Ledger:
         problems: list[RejectedEntry] = []
         project.name = facts.name
         project.synced_at, project.synced_serial = now, facts.last_serial
+        await keep_contacts(self.session, project.normalized_name, facts, now)
         by_version = {r.version: r for r in project.releases}
         for version, files in facts.releases.items():
             release = by_version.get(version)

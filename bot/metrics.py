@@ -31,6 +31,14 @@ SWEEP_PROGRESS = Gauge("warden_sweep_progress_ratio", "Share of the current doma
                        ["stage"], registry=REGISTRY)
 DOMAIN_QUERIES = Counter("warden_domain_queries_total", "DNS/RDAP/WHOIS queries",
                          ["source", "outcome"], registry=REGISTRY)
+# The domain sweep's reach (issue 18): what = accounts | domains | critical_domains |
+# checked_within_period | critical_checked_within_period | never_checked; and the age of
+# the oldest check in seconds.
+DOMAIN_COVERAGE = Gauge("warden_domain_coverage", "Maintainers' domains in the sweep",
+                        ["what"], registry=REGISTRY)
+DOMAIN_OLDEST_CHECK = Gauge("warden_domain_oldest_check_seconds",
+                            "Age of the oldest DNS check of a maintainer's domain",
+                            registry=REGISTRY)
 LEADER = Gauge("warden_leader", "1 while this process holds the leader lock",
                registry=REGISTRY)
 JOB_RUNS = Counter("warden_job_runs_total", "Scheduled job runs", ["job", "result"],

@@ -25,9 +25,12 @@ from bot.cli.common import (
     with_warden,
 )
 from bot.cli.plain import markup, plain
+from bot.jobs import domain_sweep, read_accounts
 from bot.pipeline import Pipeline
 from bot.wiring import Warden
 from detectors.domains.check import CheckOptions, check_domains
+from detectors.domains.coverage import coverage as measure_coverage
+from detectors.domains.coverage import publish
 from detectors.domains.detector import DomainDetector
 from detectors.domains.history import history, load_row_by_name
 from detectors.domains.names import BadDomain, registrable_domain
@@ -123,12 +126,18 @@ def sweep(
         "--dry-run", help="Show what a sweep would check; check and store nothing.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the domain sweep now (resuming an interrupted one). Exit 1 if it raised findings."""
+    """Run the domain sweep now (resuming an interrupted one). Exit 1 if it raised findings.
+
+    The same path as the scheduled job: the maintainers' accounts are read first (from
+    the index's database when playbooks.warehouse_url is set, else package metadata)."""
     names = _domains(only) if only else None
     settings = settings_from(config)
     cfg = settings.domains
 
     async def plan_only(warden: Warden) -> dict[str, Any]:
+        # The accounts are read as the sweep reads them (that is what there is to plan);
+        # no domain is checked and the plan is rolled back.
+        await read_accounts(warden, datetime.now(UTC))
         async with warden.sessions() as session:
             try:
                 stats = await sync_domains(session, cfg, datetime.now(UTC))
@@ -153,7 +162,7 @@ def sweep(
                                       only=names, critical_only=critical_only, force=True)
             pipeline = Pipeline(warden.sessions, settings, [detector], warden.pipeline.tracked,
                                 warden.pipeline.notifiers)
-            incidents = await pipeline.sweep()
+            incidents = await domain_sweep(warden, pipeline)  # the scheduled job's path
         report = detector.last_report
         return {"incidents": sorted(set(incidents)), **(asdict(report) if report else {})}
 
@@ -165,6 +174,35 @@ def sweep(
             out.print(plain(f"{key:>18}: {value}"))
     if summary.get("incidents"):
         raise typer.Exit(1)
+
+
+@app.command("coverage")
+def show_coverage(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """How much of the maintainers' domains the sweep covers: accounts, domains, how many
+    were checked within the period (domains.everyone_every_days), the oldest check."""
+    settings = settings_from(config)
+
+    async def work(warden: Warden) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        async with warden.sessions() as session:
+            found = await measure_coverage(session, settings.domains, now)
+        publish(found, now)
+        return found.as_dict()
+
+    data = run_async(lambda: with_warden(settings, work))
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    out.print(plain(
+        f"accounts: {data['accounts']}  domains: {data['domains']} "
+        f"(critical {data['critical_domains']}, from package metadata only "
+        f"{data['metadata_only_domains']})"))
+    out.print(plain(
+        f"checked within {data['period_days']} days: {data['checked_within_period']} "
+        f"({data['share_checked']:.1%}); critical within {data['critical_period_days']} "
+        f"day(s): {data['critical_checked_within_period']}; never checked: "
+        f"{data['never_checked']}"))
+    out.print(plain(f"oldest check: {data['oldest_check'] or '-'}"))
 
 
 @app.command("history")

@@ -88,7 +88,9 @@ def decode_project(doc: Any, asked: str | None = None) -> ProjectFacts:
                 for version, files in checked.releases.items()}
     roles = [(r.role, r.user) for r in checked.ownership.roles] if checked.ownership else []
     return ProjectFacts(name, checked.last_serial, releases,
-                        list(checked.info.requires_dist or []), roles)
+                        list(checked.info.requires_dist or []), roles,
+                        author_email=checked.info.author_email,
+                        maintainer_email=checked.info.maintainer_email)
 
 
 class PyPIFeed:

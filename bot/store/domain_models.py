@@ -133,3 +133,45 @@ class DomainPendingFinding(Base):
     finding: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AccountProject(Base):
+    """A role an account holds on any project, as the index's database says (issue 18).
+
+    The ledger's `roles` cover tracked projects only; the domain sweep covers every
+    maintainer, so the roles read from the index are kept here, by project name, without
+    making the project tracked. Replaced account by account at each read.
+    """
+
+    __tablename__ = "account_projects"
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    project: Mapped[str] = mapped_column(sa.String(512), primary_key=True, index=True)  # normalized
+    role: Mapped[str] = mapped_column(sa.String(64))
+
+
+class IndexAccountRead(Base):
+    """Where the last read of accounts from the index's database stopped (one row)."""
+
+    __tablename__ = "index_account_reads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_journal_id: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_event_at: Mapped[datetime | None]
+    last_full_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+    accounts: Mapped[int] = mapped_column(default=0)  # accounts the last read wrote
+
+
+class ProjectContactEmail(Base):
+    """`author_email` / `maintainer_email` from a project's JSON API metadata (issue 18).
+
+    The fallback where there is no access to the index's database: these addresses are
+    nobody's verified email, only what a release declared; findings that use them say so.
+    """
+
+    __tablename__ = "project_contact_emails"
+    project: Mapped[str] = mapped_column(sa.String(512), primary_key=True)  # normalized
+    field: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # author, maintainer
+    email: Mapped[str] = mapped_column(sa.String(512))
+    seen_at: Mapped[datetime]

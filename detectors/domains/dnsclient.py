@@ -30,6 +30,8 @@ from dns.rdtypes.ANY.MX import MX
 from dns.rdtypes.ANY.NS import NS
 from dns.rdtypes.ANY.SOA import SOA
 
+from detectors.domains.ratelimit import TokenBucket
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -164,3 +166,26 @@ class DnsClient:
 
     async def close(self) -> None:
         return None  # every question closes its own sockets
+
+
+class Polite:
+    """A transport that asks at most `rate` questions a second, on average, of its resolver.
+
+    A sweep of a hundred thousand domains must not flood the one resolver it uses (issue
+    18: at most 50 questions/s on average). A token bucket with a burst of one second's
+    worth: a small sweep is not slowed, a large one is spread out. A retry after a
+    timeout inside the client is part of the same question.
+    """
+
+    def __init__(self, inner: DnsTransport, rate: float) -> None:
+        self.inner, self.server = inner, inner.server
+        self.bucket = TokenBucket(rate, burst=max(1, int(rate)))
+        self.asked = 0
+
+    async def query(self, name: str, rdtype: dns.rdatatype.RdataType) -> Reply:
+        await self.bucket.acquire()
+        self.asked += 1
+        return await self.inner.query(name, rdtype)
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.domain_models import DomainAlert, DomainEmailLink
+from bot.store.domain_models import AccountProject, DomainAlert, DomainEmailLink
 from bot.store.models import Account, Email, Project, Role
 from bot.types import Evidence, Finding, Severity
 from detectors.domains.rules import Hit
@@ -60,6 +60,20 @@ async def affected(session: AsyncSession, ids: list[int]) -> dict[int, list[Affe
             account.projects.add(project)
             if critical:
                 account.critical_projects.add(project)
+    # Roles read from the index's database (projects the ledger may not track).
+    held = await session.execute(
+        sa.select(DomainEmailLink.domain_id, Account.username, AccountProject.project,
+                  Project.critical)
+        .join(Email, Email.id == DomainEmailLink.email_id)
+        .join(Account, Account.id == Email.account_id)
+        .join(AccountProject, AccountProject.account_id == Account.id)
+        .outerjoin(Project, Project.normalized_name == AccountProject.project)
+        .where(DomainEmailLink.domain_id.in_(ids), Email.verified))
+    for domain_id, username, project, critical in held.all():
+        if username in found[domain_id]:
+            found[domain_id][username].projects.add(project)
+            if critical:
+                found[domain_id][username].critical_projects.add(project)
     return {d: list(accounts.values()) for d, accounts in found.items()}
 
 
@@ -111,6 +125,9 @@ def build_findings(
     if critical:
         who += f", critical projects: {', '.join(critical[:5])}"
     summary = top.summary + who
+    if any(e["source"] == "metadata" for a in accounts for e in a.emails):
+        summary += (" [weaker signal: an address from package metadata, not an email the "
+                    "account verified]")
     if len(ordered) > 1:
         others = sorted({h.kind for h in ordered[1:]})
         summary += f" (+{len(ordered) - 1} more signal(s): {', '.join(others)})"

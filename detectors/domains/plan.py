@@ -21,7 +21,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.domain_models import Domain, DomainEmailLink, DomainSweep, DomainSweepItem
+from bot.store.domain_models import (
+    AccountProject,
+    Domain,
+    DomainEmailLink,
+    DomainSweep,
+    DomainSweepItem,
+)
 from bot.store.models import Email, Project, Role
 from detectors.domains.names import group_emails, registrable_domain, tld_of
 from detectors.domains.settings import DomainsSection
@@ -84,12 +90,19 @@ async def sync_domains(session: AsyncSession, cfg: DomainsSection, now: datetime
         await session.execute(sa.insert(DomainEmailLink), part)
     stats.linked = len(links)
 
-    critical_domains = (
+    critical_domains = sa.union(
         sa.select(DomainEmailLink.domain_id)
         .join(Email, Email.id == DomainEmailLink.email_id)
         .join(Role, sa.and_(Role.account_id == Email.account_id, Role.removed_at.is_(None)))
         .join(Project, sa.and_(Project.id == Role.project_id, Project.critical))
-        .where(Email.verified)
+        .where(Email.verified),
+        # roles read from the index's database, on projects the ledger may not track
+        sa.select(DomainEmailLink.domain_id)
+        .join(Email, Email.id == DomainEmailLink.email_id)
+        .join(AccountProject, AccountProject.account_id == Email.account_id)
+        .join(Project, sa.and_(Project.normalized_name == AccountProject.project,
+                               Project.critical))
+        .where(Email.verified),
     )
     await session.execute(sa.update(Domain).values(critical=False)
                           .where(Domain.critical, Domain.id.not_in(critical_domains)))

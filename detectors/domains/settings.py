@@ -99,6 +99,8 @@ class DomainsSection(BaseModel):
     dns_timeout_seconds: float = Field(default=2.0, gt=0)
     dns_attempts: int = Field(default=2, ge=1)
     dns_concurrency: int = Field(default=400, ge=1, le=10_000)
+    # Questions per second to the resolver, on average (a polite client; 0: no limit).
+    dns_rate_per_second: float = Field(default=50.0, ge=0)
     dns_query_mx: Literal["critical", "all", "none"] = "critical"
     dns_failures_before_registry: int = Field(default=3, ge=1)
     dns_retry_seconds: float = Field(default=30.0, ge=0)

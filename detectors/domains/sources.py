@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import structlog
 
 from detectors.domains.dns import DnsProbe
-from detectors.domains.dnsclient import DnsClient, system_resolver
+from detectors.domains.dnsclient import DnsClient, Polite, system_resolver
 from detectors.domains.rdap import Bootstrap, RdapClient
 from detectors.domains.registry import RegistryObservation
 from detectors.domains.settings import DomainsSection, split_host_port
@@ -24,7 +24,10 @@ log = structlog.get_logger(__name__)
 def make_probe(cfg: DomainsSection, resolver: str | None = None) -> DnsProbe:
     address = resolver or cfg.resolver
     host, port = split_host_port(address, 53) if address else system_resolver()
-    return DnsProbe(DnsClient(host, port, cfg.dns_timeout_seconds, cfg.dns_attempts))
+    client = DnsClient(host, port, cfg.dns_timeout_seconds, cfg.dns_attempts)
+    if not cfg.dns_rate_per_second:
+        return DnsProbe(client)
+    return DnsProbe(Polite(client, cfg.dns_rate_per_second))
 
 
 @dataclass
