@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,7 +21,7 @@ from bot.metrics import SWEEP_PROGRESS
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.pipeline import Pipeline
-from bot.store.connect import open_store
+from bot.store.connect import no_database_at, open_store
 from bot.store.db import create_engine, is_sqlite, session_factory
 from bot.store.migrate import current_revisions, head_revisions, upgrade_async
 from bot.store.models import CriticalMark
@@ -30,6 +31,8 @@ from detectors.critical import CriticalChangeDetector
 from detectors.domains.detector import DomainDetector
 from detectors.typosquat.detector import TyposquatDetector
 from playbooks.wiring import BackendConfigError, Backends, open_backends
+
+log = structlog.get_logger(__name__)
 
 
 class SchemaOutOfDate(Exception):
@@ -88,6 +91,13 @@ def _reports(settings: Settings, sessions: async_sessionmaker[AsyncSession],
     url = cfg.warehouse_url or (settings.playbooks.warehouse_url
                                 if settings.playbooks.backend == "warehouse" else None)
     if not cfg.enabled or not url:
+        return None
+    if (why := no_database_at(url)) is not None:
+        # No reports rather than a traceback for every command, or an empty SQLite file
+        # created. The playbook commands say what is wrong with playbooks.warehouse_url
+        # (exit 2); a URL of the reports' own is said here.
+        if cfg.warehouse_url:
+            log.warning("reports.off", why=f"reports.warehouse_url: {why}")
         return None
     typo = next((d for d in pipeline.detectors if isinstance(d, TyposquatDetector)), None)
     return ReportsSource(sessions, create_engine(url), cfg, pipeline.notifiers,

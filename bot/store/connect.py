@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import create_engine
 
-__all__ = ["CONNECT_TIMEOUT", "StoreUnavailable", "check_store_url", "one_line", "open_store"]
+__all__ = ["CONNECT_TIMEOUT", "StoreUnavailable", "check_store_url", "no_database_at", "one_line",
+           "open_store"]
 
 CONNECT_TIMEOUT = 15.0  # seconds for the first connection
 SETTING = "store.url / WARDEN_STORE_URL"
@@ -42,6 +43,21 @@ def _parse(url: str) -> URL:
         return make_url(url)
     except (sa.exc.ArgumentError, ValueError):
         raise StoreUnavailable(f"the store URL is not a database URL ({SETTING})") from None
+
+
+def no_database_at(url: str) -> str | None:
+    """Why ``url`` cannot lead to an existing database, when that is clear without
+    connecting (it does not parse; a SQLite file that is not there, which connecting
+    would create empty); None when it may."""
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return "not a database URL"
+    db = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and (
+            db in ("", ":memory:") or not Path(db).expanduser().is_file()):
+        return f"there is no database file at {db or '(no path)'}"
+    return None
 
 
 def check_store_url(url: str) -> None:
