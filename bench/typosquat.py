@@ -2,8 +2,10 @@
 
     python -m bench.typosquat [--names FILE] [--sample 2000] [--seed 0] [--passes 5]
 
-Prints the index build time and memory, the time to scan all ~886,000 names of
-../shared/data/pypi-project-names.txt.gz (read, validate, check; target < 60 s), and,
+Prints the index build time and memory; `warden typosquat scan` over all ~886,000 names
+of ../shared/data/pypi-project-names.txt.gz end to end, as a process (start-up, index,
+read, check, output; target <= 20 s), its wall-clock and CPU seconds (the CPU figure is
+the steadier one on a shared machine); the in-process scan alone; and,
 measured in the same run on the same random sample of 2,000 names, the per-name time
 of a brute-force baseline (rapidfuzz Levenshtein distance <= 2 against every protected
 name) against the detector's, best of 5 alternating passes each (target >= 50x).
@@ -14,8 +16,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
+import resource
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -30,7 +36,22 @@ from detectors.typosquat.slips import slips
 from detectors.typosquat.verdict import Analyzer
 
 NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pypi-project-names.txt.gz"
-SCAN_TARGET, RATIO_TARGET = 60.0, 50.0
+SCAN_TARGET, RATIO_TARGET = 20.0, 50.0
+
+
+def cli_scan(path: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, flagged lines) of `warden typosquat scan` as a child
+    process, its output read through a pipe (the JSON lines are printed, as for a user)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "typosquat", "scan", "--names", str(path)],
+        capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": "100"},
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout.count("\n")
 
 
 def build(cfg: TyposquatSection) -> tuple[Analyzer, float, int, float]:
@@ -113,11 +134,14 @@ def main(argv: list[str] | None = None) -> int:
           f"keys; list read in {read_s:.2f} s, built in {build_s:.2f} s, "
           f"{memory / 1e6:.1f} MB (tracemalloc)")
 
+    wall, cpu, lines = cli_scan(args.names)
+    print(f"warden typosquat scan, end to end: {wall:.1f} s wall, {cpu:.1f} s CPU, {lines} "
+          f"flagged; target <= {SCAN_TARGET:.0f} s: {'met' if wall <= SCAN_TARGET else 'MISSED'}"
+          + ("" if wall <= SCAN_TARGET or cpu > SCAN_TARGET else " (met in CPU seconds)"))
     count, flagged, invalid, scan_s = scan(analyzer, args.names)
-    print(f"scan: {count} names in {scan_s:.1f} s ({scan_s / count * 1e6:.1f} us/name, "
-          f"read + validate + check), {flagged} flagged ({flagged / count:.2%}), "
-          f"{invalid} invalid; target < {SCAN_TARGET:.0f} s: "
-          f"{'met' if scan_s < SCAN_TARGET else 'MISSED'}")
+    print(f"in-process scan: {count} names in {scan_s:.1f} s ({scan_s / count * 1e6:.1f} "
+          f"us/name, read + validate + check), {flagged} flagged ({flagged / count:.2%}), "
+          f"{invalid} invalid")
 
     with NamesFile(args.names) as lines:
         population = [line for line in lines if line]
@@ -135,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{ratio:.0f}x (medians: {median_ratio:.0f}x), its edit-distance part alone "
           f"{us['edits']:.1f} us = {edit_ratio:.0f}x; target >= {RATIO_TARGET:.0f}x: "
           f"{'met' if ratio >= RATIO_TARGET else 'MISSED'}")
-    return 0 if scan_s < SCAN_TARGET and ratio >= RATIO_TARGET else 1
+    return 0 if wall <= SCAN_TARGET and ratio >= RATIO_TARGET else 1
 
 
 if __name__ == "__main__":

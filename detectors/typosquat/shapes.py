@@ -164,7 +164,10 @@ def affixes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
         if rest not in index.shaped:
             continue
         plain = exact.get(rest)
-        if plain is not None and not (tail in _SMALL_DIGITS and rest[-1].isdigit()):
+        if plain is not None and (head, tail) == ("", "s"):
+            # A plural of a name (`fernets`, `easydicts`): squatted whatever the rank.
+            out.append(Match(plain, (T.PLURAL,), f"is `{rest}` with a plural `s` added"))
+        elif plain is not None and not (tail in _SMALL_DIGITS and rest[-1].isdigit()):
             out.append(Match(plain, (T.AFFIX,), f"is `{rest}` with {added(head, tail)}"))
         cored = cores.get(rest)
         for target in ids(cored) if cored is not None else ():  # swapped: `python3-dateutil`

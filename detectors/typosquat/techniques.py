@@ -33,7 +33,7 @@ class Technique(StrEnum):
     COMBOSQUAT = "combosquat"
     TWO_TYPOS = "two-typos"
     MOVED = "moved-character"  # one character moved two places: `jutpyer` for `jupyter`
-    PLURAL = "plural-moved"  # an `s` moved to another word: `request-toolbelts`
+    PLURAL = "plural"  # an `s` added (`pydantics`) or moved to another word (`request-toolbelts`)
     PARTS_SWAPPED = "parts-swapped"  # word parts swapped, no separator: `soupbeautiful`
     SUBSTITUTION = "substitution"  # any other character: counts for the most popular only
     INSERTION = "insertion"

@@ -55,6 +55,8 @@ GENERIC_MIN_LENGTH = 7  # a change of any kind counts on names at least this lon
 # between ranks 200 and 1,000 it flagged 0.04% of all names (40,000 sampled), no tuning squat.
 TWO_GENERIC_TOP = 200
 GENERIC_LONG = 9  # ... and once on any protected name at least this long
+# A common word one slip from one of the top 100 is a squat all the same (`request`).
+COMMON_WORD_TOP = 100
 SHORT_NAME = 7  # a weak slip on a name shorter than this counts for the popular ones only
 # "Almost surely a squat" (the high tier, Slack's `high`) needs a target this popular:
 # below it a score stays under the default high_threshold, 0.85 ("worth a glance").
@@ -165,7 +167,8 @@ class Analyzer:
                 TWO_GENERIC_TOP if first is T.TWO_TYPOS else self.any_slip_top)
             if first is not T.TWO_TYPOS and len(target) >= GENERIC_LONG:
                 top = True  # `custoqtkinter`: one change to a long name is no coincidence
-            return (generic == 1 and top and len(target) >= GENERIC_MIN_LENGTH
+            shortest = GENERIC_MIN_LENGTH - (rank is not None and rank <= TWO_GENERIC_TOP)
+            return (generic == 1 and top and len(target) >= shortest
                     and all(_inside_word(target, e) for e in match.edits))
         if first is T.VOWEL and match.edits:
             edit = match.edits[0]
@@ -247,7 +250,8 @@ class Analyzer:
             entry = index.entries[match.target]
             if not self._counts(match, entry.name):
                 continue
-            if match.edits and any(w not in entry.name.split("-") for w in common):
+            if (match.edits and (entry.rank is None or entry.rank > COMMON_WORD_TOP)
+                    and any(w not in entry.name.split("-") for w in common)):
                 note = note or f"`{common[0]}` is a word many projects use, not a slip"
                 continue
             if own is not None and not self._far_less_established(own.rank, entry.rank):

@@ -16,11 +16,17 @@ from detectors.typosquat.verdict import Analyzer
     ("aiohhttp", "aiohttp", "repetition"),  # OSV MAL-2023-1576
     ("fflask", "flask", "repetition"),  # kam193 2024-12-reqesst
     ("jutpyer", "jupyter", "moved-character"),  # a character moved two places
-    ("request-toolbelts", "requests-toolbelt", "plural-moved"),  # an `s` moved
+    ("request-toolbelts", "requests-toolbelt", "plural"),  # an `s` moved
     ("pythonrequests", "requests", "affix"),  # `python` glued, no separator
     ("requestspython", "requests", "affix"),
     ("parsimonius", "parsimonious", "omission"),  # kam193 2026-06-parsimonius
     ("tennacity", "tenacity", "repetition"),  # kam193 2026-07-tennacity
+    ("fernets", "fernet", "plural"),  # kam193 2025-05-fernets: an obscure name's plural
+    ("selleniumm", "selenium", "repetition"),  # malregistry: two letters typed twice
+    ("py-corddd", "py-cord", "repetition"),
+    ("custoqtkinter", "customtkinter", "substitution"),  # malregistry: any letter, long name
+    ("seleenimu", "selenium", "two-typos"),  # malregistry: two slips, top 1,000
+    ("request", "requests", "omission"),  # a common word, but one slip from a top-100 name
 ])
 def test_each_family_is_caught(bundled: Analyzer, name: str, target: str,
                                technique: str) -> None:

@@ -36,7 +36,7 @@ HITS = [
     ("pyrequests", "requests", "affix"),
     ("requests-py", "requests", "affix"),
     ("colorama2", "colorama", "affix"),
-    ("pydantics", "pydantic", "affix"),
+    ("pydantics", "pydantic", "plural"),
     ("requests-dev", "requests", "affix"),
     ("python3-dateutil", "python-dateutil", "affix"),
     ("requests-v2", "requests", "version-suffix"),
