@@ -149,18 +149,27 @@ class ReportsSource:
             pass  # another process created it first: that one is as good
 
     async def dossier(self, c: AsyncConnection, name: str) -> Dossier:
-        raws = await db.project_reports(c, name)
-        people = await db.observers(c, {r.observer_id for r in raws})
-        state = await db.project_state(c, raws[-1].project if raws else name)
-        typo = None
-        if self.typo is not None:
-            try:
-                typo = self.typo(state.name)
-            except ValueError:  # a name the typosquat rules cannot compare
-                typo = None
-        return Dossier(project=state,
-                       reports=tuple(db.as_report(r, people[r.observer_id]) for r in raws),
-                       typo=typo, service_account=self.service_account)
+        return (await self.dossiers(c, [name]))[0]
+
+    async def dossiers(self, c: AsyncConnection, names: Sequence[str]) -> list[Dossier]:
+        """The dossiers of several projects; the observers' records are read once for all
+        (a burst names the same observers again and again)."""
+        reports = [await db.project_reports(c, name) for name in names]
+        people = await db.observers(c, {r.observer_id for raws in reports for r in raws})
+        found = []
+        for name, raws in zip(names, reports, strict=True):
+            state = await db.project_state(c, raws[-1].project if raws else name)
+            typo = None
+            if self.typo is not None:
+                try:
+                    typo = self.typo(state.name)
+                except ValueError:  # a name the typosquat rules cannot compare
+                    typo = None
+            found.append(Dossier(
+                project=state, reports=tuple(db.as_report(r, people[r.observer_id])
+                                             for r in raws),
+                typo=typo, service_account=self.service_account))
+        return found
 
     # -- one poll -----------------------------------------------------------------------
 
@@ -176,8 +185,9 @@ class ReportsSource:
             by_project: dict[str, list[db.RawReport]] = {}
             for report in todo:
                 by_project.setdefault(report.key or f"?{report.id}", []).append(report)
-            dossiers = {key: await self.dossier(c, reports[-1].project)
-                        for key, reports in by_project.items() if reports[-1].project}
+            named = [key for key, reports in by_project.items() if reports[-1].project]
+            dossiers = dict(zip(named, await self.dossiers(
+                c, [by_project[key][-1].project for key in named]), strict=True))
         async with self.sessions.begin() as s:
             stored = await read_cursor(s, FEED, lock=True)  # one writer at a time
             seen = await self._seen(s, [r.id for r in todo])
@@ -254,8 +264,16 @@ class ReportsSource:
             open_ = (await s.execute(sa.select(Incident.id, Incident.subject).where(
                 Incident.detector == DETECTOR, Incident.kind == KIND,
                 Incident.status.in_([x.value for x in ACTIVE])))).all()
+            seen = (await s.execute(sa.select(ReportSeen.incident_id, ReportSeen.observation_id)
+                                    .where(ReportSeen.incident_id.in_([i for i, _ in open_]))
+                                    )).all() if open_ else []
+        async with self.warehouse.connect() as c:
+            undecided = set(await db.open_report_ids(c, [o for _, o in seen]))
+        waiting = {i for i, o in seen if o in undecided}
         closed: list[int] = []
         for incident_id, subject in open_:
+            if incident_id in waiting:  # a report it was opened for is still open
+                continue
             name = subject.partition(":")[2]
             async with self.warehouse.connect() as c:
                 raws = await db.project_reports(c, name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +148,18 @@ async def report_ids_between(c: AsyncConnection, start: datetime, end: datetime
             table.c.kind == MALWARE, table.c.created > _naive(start),
             table.c.created <= _naive(end)))).scalars()]
     return ids
+
+
+async def open_report_ids(c: AsyncConnection, ids: Sequence[str]) -> list[str]:
+    """Those of ``ids`` that have no verdict yet (``actions == {}``, Warehouse's list)."""
+    found: list[str] = []
+    for start in range(0, len(ids), 1000):
+        chunk = [uuid.UUID(i) for i in ids[start:start + 1000]]
+        for _, table in _TABLES:
+            found += [str(i) for i in (await c.execute(sa.select(table.c.id).where(
+                table.c.id.in_(chunk), table.c.actions == sa.cast({}, table.c.actions.type)
+            ))).scalars()]
+    return found
 
 
 async def project_reports(c: AsyncConnection, name: str) -> list[RawReport]:

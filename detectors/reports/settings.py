@@ -23,8 +23,8 @@ class ReportsSection(Section):
     # Reports committed late (a transaction that began before the last read) are found by
     # reading this far back on every poll; each report is still handled once.
     overlap_seconds: float = Field(default=300.0, ge=0)
-    # Reports handled per transaction of the bot's store.
-    batch_size: int = Field(default=200, gt=0)
+    # Reports read per poll (one transaction of the store; a burst is drained in few).
+    batch_size: int = Field(default=1000, gt=0)
     # On the very first run, reports this many days old or newer are read (older ones
     # are left to Warehouse's own list).
     initial_days: float = Field(default=7.0, ge=0)
