@@ -88,12 +88,19 @@ class LikenessIndex:
                 self._put("-" + variant, c)
             self._put("-" + c, c)
 
-    def _cores(self, c: str) -> set[str]:
+    @staticmethod
+    def _cores(c: str) -> set[str]:
+        """What `c` would be without an affix (`python-acme`, `acmelib` -> `acme`)."""
         cores = set()
-        for affix in AFFIXES:
-            for head, tail in ((f"{affix}-", ""), ("", f"-{affix}"), (affix, ""), ("", affix)):
-                if c.startswith(head) and c.endswith(tail) and len(c) > len(head + tail):
-                    cores.add(c[len(head): len(c) - len(tail)])
+        # One C-level test rejects most names before any loop (a scan checks ~900,000).
+        if c.startswith(AFFIXES):
+            for affix in AFFIXES:
+                if c.startswith(affix) and len(c) > len(affix) + 1:
+                    cores.add(c[len(affix):].removeprefix("-"))
+        if c.endswith(AFFIXES):
+            for affix in AFFIXES:
+                if c.endswith(affix) and len(c) > len(affix) + 1:
+                    cores.add(c[: -len(affix)].removesuffix("-"))
         return cores
 
     def matches(self, candidate: str) -> list[tuple[str, str]]:
