@@ -56,7 +56,8 @@ async def open_devpi(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     storage = await STORAGES[settings.storage.kind](settings.storage)
     feed = DevpiFeed(client, key, cfg.replica_uuid, cfg.max_file_bytes)
     sync = DevpiSync(feed, sessions, storage, indexes=cfg.indexes, url=cfg.url,
-                     detectors=[InternalDeletionDetector(cfg.indexes)], notifiers=notifiers)
+                     detectors=[InternalDeletionDetector(cfg.indexes)], notifiers=notifiers,
+                     stall_incident_seconds=settings.feed.stall_incident_seconds)
     return DevpiFollower(sync, client, storage)
 
 

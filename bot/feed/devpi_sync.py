@@ -15,14 +15,15 @@ import asyncio
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import IndexEvent, RejectedEntry
-from bot.feed.anomalies import rejected_finding, store_rejects
+from bot.feed.anomalies import DETECTOR, rejected_finding, stalled_finding, store_rejects
+from bot.feed.client import IndexUnavailable, describe
 from bot.feed.devpi import DevpiFeed, FileProblem
 from bot.feed.devpi_ledger import DevpiLedger, StoredBlob
 from bot.feed.devpi_schema import Change, FileChange, check_entry
@@ -30,6 +31,7 @@ from bot.incidents import record_finding
 from bot.ledger import Ledger, TrackedProjects
 from bot.pipeline import read_cursor, write_cursor
 from bot.store.devpi_models import DevpiEvent, DevpiServer
+from bot.store.models import FeedCursor, Incident
 from detectors.base import Context, Detector
 from playbooks.storage.base import BlobStorage, blob_path
 
@@ -67,11 +69,12 @@ class DevpiSync:
     def __init__(self, feed: DevpiFeed, sessions: async_sessionmaker[AsyncSession],
                  storage: BlobStorage, *, indexes: Collection[str], url: str,
                  detectors: Sequence[Detector] = (), notifiers: Sequence[str] = (),
-                 feed_name: str = "devpi") -> None:
+                 feed_name: str = "devpi", stall_incident_seconds: float = 900.0) -> None:
         self.feed, self.sessions, self.storage = feed, sessions, storage
         self.indexes, self.url = set(indexes), url
         self.detectors, self.notifiers = list(detectors), list(notifiers)
         self.feed_name = feed_name
+        self.stall_incident_after = timedelta(seconds=stall_incident_seconds)
 
     def _follows(self, index: str) -> bool:
         return not self.indexes or index in self.indexes
@@ -114,7 +117,42 @@ class DevpiSync:
         return blobs, [k for k in kept if isinstance(k, RejectedEntry)]
 
     async def sync(self, stop: asyncio.Event | None = None) -> DevpiSyncResult:
-        """Follow the changelog from the stored cursor to the primary's head."""
+        """Follow the changelog from the stored cursor to the primary's head; a pass that
+        fails is noted, and one failing for `stall_incident_seconds` opens the devpi
+        feed's `stalled` incident (as the PyPI feed's)."""
+        try:
+            result = await self._sync(stop)
+        except (IndexUnavailable, ServerChanged) as exc:
+            await self._stalled(describe(exc))
+            raise
+        await self._recovered()
+        return result
+
+    async def _stalled(self, reason: str) -> None:
+        now = datetime.now(UTC)
+        async with self.sessions.begin() as session:
+            row = await session.get(FeedCursor, self.feed_name)
+            if row is None:
+                return  # never followed yet: `warden devpi sync` says why, nothing to age
+            row.stalled_since = row.stalled_since or now
+            row.stall_reason = reason[:4096]
+            if now - row.stalled_since < self.stall_incident_after:
+                return
+            key = f"{DETECTOR}/stalled/feed:{self.feed_name}"
+            if (await session.execute(select(Incident.id).where(Incident.open_key == key))
+                    ).first() is None:
+                await record_finding(session, stalled_finding(self.feed_name,
+                                                              row.stalled_since, reason),
+                                     now, self.notifiers)
+
+    async def _recovered(self) -> None:
+        async with self.sessions.begin() as session:
+            row = await session.get(FeedCursor, self.feed_name)
+            if row is not None:
+                row.checked_at = datetime.now(UTC)
+                row.stalled_since = row.stall_reason = None
+
+    async def _sync(self, stop: asyncio.Event | None) -> DevpiSyncResult:
         result = DevpiSyncResult()
         cursor, uuid = await self._state()
         result.cursor = cursor

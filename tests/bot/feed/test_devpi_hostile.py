@@ -6,6 +6,7 @@ stored; a user record's password hash is never stored anywhere."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,25 @@ async def test_another_server_behind_the_url_is_refused(
         await sync.sync()
     await sync.feed.client.close()
     assert await cursor(sqlite_url) == 0
+
+
+async def test_a_primary_that_stays_unreadable_opens_the_stalled_incident_once(
+        primary: tuple[FakePrimary, str], sqlite_url: str, tmp_path: Path) -> None:
+    fake, url = primary
+    fake.body, fake.head = dumps([(0, USER)]), 0
+    sync = follower(url, sqlite_url, tmp_path)
+    sync.stall_incident_after = timedelta(0)
+    await sync.sync()
+    fake.head, fake.status = 1, 503
+    for _ in range(2):
+        with pytest.raises(IndexUnavailable):
+            await sync.sync()
+    fake.status, fake.body = 200, dumps([(1, {})])
+    await sync.sync()
+    await sync.feed.client.close()
+    async with session_factory(create_engine(sqlite_url))() as session:
+        stalled = list((await session.execute(
+            sa.select(Incident).where(Incident.kind == "stalled"))).scalars())
+        row = await session.get(FeedCursor, "devpi")
+    assert [(i.subject, i.severity) for i in stalled] == [("feed:devpi", "high")]
+    assert row is not None and row.stalled_since is None and row.serial == 1
