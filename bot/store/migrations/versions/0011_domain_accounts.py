@@ -2,6 +2,12 @@
 
 Revision ID: 0011_domain_accounts
 Revises: 0001
+
+Domain incidents are now one per domain (dedup key domains/domain/<subject>, whatever
+the kind): an open one under the old per-kind key is moved to the new key when it is
+the only open one for its domain, so the next finding updates it instead of opening a
+second. Where several are open for one domain (the old behaviour) they stay as they are
+and are closed as usual.
 """
 
 from collections.abc import Sequence
@@ -17,6 +23,15 @@ depends_on: str | Sequence[str] | None = None
 
 def _when(name: str, nullable: bool = True) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+_REKEY = """
+UPDATE incidents SET open_key = 'domains/domain/' || subject,
+                     dedup_key = 'domains/domain/' || subject
+WHERE detector = 'domains' AND open_key IS NOT NULL AND subject IN (
+    SELECT subject FROM incidents WHERE detector = 'domains' AND open_key IS NOT NULL
+    GROUP BY subject HAVING COUNT(*) = 1)
+"""
 
 
 def upgrade() -> None:
@@ -51,6 +66,8 @@ def upgrade() -> None:
         _when("seen_at", nullable=False),
         sa.PrimaryKeyConstraint("project", "field", name=op.f("pk_project_contact_emails")),
     )
+    op.execute(_REKEY)
+
 
 
 def downgrade() -> None:
