@@ -31,24 +31,22 @@ tests/detectors/typosquat/test_prefilter.py checks one against the full lookups)
 - `words`: every word of every name; a candidate whose last word is none of them can
   be no protected name's words reordered nor end in a protected name.
 - `by_start` is filed under every spelling of a start with the same skeleton (no
-  skeleton to compute per candidate) and by candidate length, with the integers that
-  let `slips.close_starts` compare a candidate's ends to many names cheaply.
+  skeleton to compute per candidate) and by candidate length.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from detectors.typosquat.affixes import COMBINATION_AFFIXES, core_of
 from detectors.typosquat.keyboard import ALPHABET, SKELETON_TABLE
 from detectors.typosquat.names import skeleton
 
-# One id, or several in a list (most keys have exactly one: saves memory). Ids >= 0 are
-# protected entries; negative ids are affixed variants (`~id` indexes `variants`).
-Ids = int | list[int]
+# The protected names a key stands for: ids >= 0 are protected entries; negative ids
+# are affixed variants (`~id` indexes `variants`).
+Ids = list[int]
 Cuts = tuple[tuple[slice, slice], ...]  # (head, tail) slices making deletions of a text
 NAMESPACE_MIN = 3  # this many protected `<token>-...` names make `<token>` a namespace
 START = 4  # characters of `by_start` keys
@@ -106,23 +104,9 @@ def rotations(name: str) -> dict[str, int]:
     return {name[i:] + name[:i]: i for i in range(3, len(name) - 2)}
 
 
-def ids(value: Ids | None) -> Iterator[int]:
-    if value is None:
-        return
-    if isinstance(value, int):
-        yield value
-    else:
-        yield from value
-
-
 def _put(table: dict[str, Ids], key: str, target: int) -> None:
-    found = table.get(key)
-    if found is None:
-        table[key] = target
-    elif isinstance(found, int):
-        if found != target:
-            table[key] = [found, target]
-    elif target not in found:
+    found = table.setdefault(key, [])
+    if target not in found:
         found.append(target)
 
 
@@ -131,30 +115,6 @@ class Protected:
     name: str  # canonical
     rank: int | None  # position in the ranked list; None for names protected otherwise
     two_typos: bool  # also matched at two edits (popular and long)
-
-
-class Start(NamedTuple):
-    """A two-typo name as compared with candidates of one length: how many characters
-    align (`width`, the shorter length), and the name's first and last that many
-    characters as big-endian integers of ASCII bytes (-1 if not ASCII), so that the
-    characters that differ are the non-zero bytes of an XOR, not a loop. `shift` and
-    `mask` cut a candidate's integer down to its first and last `width` bytes."""
-
-    target: int
-    width: int
-    shift: int
-    mask: int
-    head: int
-    tail: int
-
-    @classmethod
-    def of(cls, target: int, name: str, length: int) -> Start:
-        width = min(length, len(name))
-        shift, mask = 8 * (length - width), (1 << 8 * width) - 1
-        if not name.isascii():
-            return cls(target, width, shift, mask, -1, -1)
-        return cls(target, width, shift, mask, int.from_bytes(name[:width].encode(), "big"),
-                   int.from_bytes(name[len(name) - width:].encode(), "big"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +168,7 @@ class ProtectedIndex:
         # Filed under every spelling of the start that has the same skeleton (so the
         # candidate's start is looked up as is), then by the candidate lengths at most
         # two away from the name's; one inner table is shared by all those spellings.
-        self.by_start: dict[str, dict[int, list[Start]]] = {}
+        self.by_start: dict[str, dict[int, list[int]]] = {}
         # Names of three words or more without their first one (`apache-airflow-x` ->
         # `airflow-x`): dropping a namespace prefix is an affix squat too.
         self.tails: dict[str, Ids] = {}
@@ -355,12 +315,12 @@ class ProtectedIndex:
 
     def _add_start(self, name: str, target: int) -> None:
         key = name[:START].translate(SKELETON_TABLE)
-        lengths: dict[int, list[Start]] | None = None
+        lengths: dict[int, list[int]] | None = None
         for spelling in _unskeleton(key):
             lengths = self.by_start.setdefault(spelling, lengths if lengths is not None else {})
         assert lengths is not None  # a name has a start
         for length in range(max(len(name) - 2, 0), len(name) + 3):
-            lengths.setdefault(length, []).append(Start.of(target, name, length))
+            lengths.setdefault(length, []).append(target)
 
     def _add_affixed(self, target: int, name: str) -> None:
         for head, tail in COMBINATION_AFFIXES:

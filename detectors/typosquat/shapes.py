@@ -19,7 +19,7 @@ from detectors.typosquat.affixes import (
     strip_affixes,
     version_splits,
 )
-from detectors.typosquat.index import ProtectedIndex, ids, single_letters
+from detectors.typosquat.index import ProtectedIndex, single_letters
 from detectors.typosquat.keyboard import MULTI_HOMOGLYPHS, collapse
 from detectors.typosquat.matches import Match, added, differing
 from detectors.typosquat.techniques import Technique
@@ -59,7 +59,7 @@ def look_alikes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     found = index.skeletons.get(text) if text in index.shaped else None
     if found is None:
         return
-    for target in ids(found):
+    for target in found:
         name = index.entries[target].name
         if name == c:
             continue
@@ -104,7 +104,7 @@ def reorder(index: ProtectedIndex, c: str, out: list[Match]) -> None:
         return
     key = "-".join(sorted(tokens))
     found = index.token_sets.get(key) if key in index.shaped else None
-    for target in ids(found) if found is not None else ():
+    for target in found or ():
         name = index.entries[target].name
         if name != c:
             out.append(Match(target, (T.WORD_REORDER,), f"is `{name}` with its words reordered"))
@@ -115,7 +115,7 @@ def doubled(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     names with a doubled letter)."""
     single = single_letters(c)
     found = index.singles.get(single) if len(c) - len(single) >= 2 else None
-    for target in ids(found) if found is not None else ():
+    for target in found or ():
         name = index.entries[target].name
         if len(c) - len(name) >= 2 and single_letters(name) == single:
             out.append(Match(target, (T.REPETITION,), f"is `{name}` with letters repeated"))
@@ -124,7 +124,7 @@ def doubled(index: ProtectedIndex, c: str, out: list[Match]) -> None:
 def plurals(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     """A plural `s` moved from one word to another: `request-toolbelts`."""
     found = index.plurals.get(c)
-    for target in ids(found) if found is not None else ():
+    for target in found or ():
         name = index.entries[target].name
         out.append(Match(target, (T.PLURAL,), f"is `{name}` with a plural `s` moved"))
 
@@ -145,13 +145,13 @@ def affixes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
     exact, cores, entries = index.exact, index.cores, index.entries
     if c in index.shaped:
         cored = cores.get(c)
-        for target in ids(cored) if cored is not None else ():
+        for target in cored or ():
             if index.top(target):  # `dateutil` for `python-dateutil`: only the very top
                 name = entries[target].name
                 how = _changed(name, c, "", "")
                 out.append(Match(target, (T.AFFIX,), f"is `{name}` with {how}"))
         tailed = index.tails.get(c) if c.count("-") >= 2 else None
-        for target in ids(tailed) if tailed is not None else ():
+        for target in tailed or ():
             name = entries[target].name  # `airflow-providers-x` for `apache-airflow-...`
             head = name[: len(name) - len(c)]
             if index.namespace(head.rstrip("-")):
@@ -170,7 +170,7 @@ def affixes(index: ProtectedIndex, c: str, out: list[Match]) -> None:
         elif plain is not None and not (tail in _SMALL_DIGITS and rest[-1].isdigit()):
             out.append(Match(plain, (T.AFFIX,), f"is `{rest}` with {added(head, tail)}"))
         cored = cores.get(rest)
-        for target in ids(cored) if cored is not None else ():  # swapped: `python3-dateutil`
+        for target in cored or ():  # swapped: `python3-dateutil`
             name = entries[target].name
             if name != c and index.top(target):
                 how = _changed(name, rest, head, tail)

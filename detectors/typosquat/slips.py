@@ -40,29 +40,14 @@ def _close(a: str, b: str) -> bool:
 
 
 def close_starts(index: ProtectedIndex, c: str) -> list[int]:
-    """The two-typo names starting like `c` (same skeleton for `START` characters) that
-    are `_close` to it, in index order.
-
-    The same as `_close` on each, a few times faster: the characters that differ at
-    the start (end) are the non-zero bytes of the XOR of both starts (ends) as
-    integers, counted by `bytes.count` (the ends of `c` are the low bytes of its
-    integer, its start the high ones)."""
+    """The two-typo names starting like `c` (same skeleton for `START` characters) and
+    `_close` to it, in index order."""
     lengths = index.by_start.get(c[:START])
     starting = None if lengths is None else lengths.get(len(c))
     if not starting:
         return []
-    if not c.isascii():
-        return [s.target for s in starting if _close(c, index.entries[s.target].name)]
-    bits = int.from_bytes(c.encode(), "big")
-    close: list[int] = []
-    for target, width, shift, mask, head, tail in starting:
-        if head < 0:
-            if _close(c, index.entries[target].name):
-                close.append(target)
-        elif (((bits >> shift) ^ head).to_bytes(width, "big").count(0) >= width - 4
-              or ((bits & mask) ^ tail).to_bytes(width, "big").count(0) >= width - 4):
-            close.append(target)
-    return close
+    entries = index.entries
+    return [target for target in starting if _close(c, entries[target].name)]
 
 
 def slips(index: ProtectedIndex, c: str, out: list[Match], shown: str = "") -> None:
@@ -80,11 +65,7 @@ def slips(index: ProtectedIndex, c: str, out: list[Match], shown: str = "") -> N
     near_set = index.near_set
     for key in keys:
         if key in near_set:  # most likely just looked up, so cached: spares `near`'s misses
-            value = near.get(key)
-            if isinstance(value, int):  # `ids`, inlined: most keys have one
-                hits.add(value)
-            elif value is not None:
-                hits.update(value)
+            hits.update(near.get(key, ()))
     hits.update(close)
     for target in hits:
         if target < 0:

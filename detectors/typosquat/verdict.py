@@ -105,9 +105,6 @@ class Verdict(NamedTuple):
                 "score": self.score}
 
 
-_tuple_new = tuple.__new__
-
-
 def parse_allowlist(items: Iterable[str]) -> set[tuple[str, str]]:
     """"candidate:target" strings as canonical pairs ("*" for any target)."""
     pairs = set()
@@ -240,9 +237,7 @@ class Analyzer:
         else:
             matches = find(index, canonical, shown)
             if not matches and own is None:
-                # The common case: resembles nothing (the tuple as `Verdict` would make
-                # it with its defaults, without the call to its `__new__`).
-                return _tuple_new(Verdict, (raw, canonical, False, None, None, 0.0, None, None, None))
+                return Verdict(raw, canonical, False)  # the common case: resembles nothing
         note = None
         best: tuple[float, int, Match] | None = None
         common = [w for w in canonical.split("-") if w in self.common_words]

@@ -22,7 +22,7 @@ REPORTED = REPO / "tests" / "data" / "typosquat" / "reported.tsv"
 
 
 def test_a_name_resembling_nothing_has_the_default_verdict(small_index: ProtectedIndex) -> None:
-    # Built without `Verdict`'s constructor on the common path: the same value and type.
+    # The common path (resembling nothing) gives the default verdict, of the same type.
     verdict = Analyzer(small_index).check("Zanzibar-Quokka")
     assert verdict == Verdict("Zanzibar-Quokka", "zanzibar-quokka", False)
     assert type(verdict) is Verdict and verdict.note is None and verdict.score == 0.0
