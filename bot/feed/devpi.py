@@ -102,7 +102,10 @@ class DevpiFeed:
                 uuid = response.headers.get("X-DEVPI-UUID", "")
                 if not _UUID.fullmatch(uuid):
                     raise MalformedResponse(f"X-DEVPI-UUID is {uuid[:40]!r}")
-                if response.status == 202:
+                if response.status == 202 or (response.status == 400 and primary_uuid
+                                              and uuid != primary_uuid):
+                    # 400 with another UUID: devpi refused our expected primary id, it is
+                    # another server (the caller compares the UUIDs and stops).
                     return ChangelogPage(head, uuid, [])
                 if response.status != 200:
                     body = (await self.client._read(response))[:300]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,15 +18,15 @@ from bot.events import EventKind
 from bot.feed.client import IndexClient, RetryPolicy
 from bot.feed.devpi import DevpiFeed
 from bot.feed.devpi_open import devpi_pass
-from bot.feed.devpi_sync import DevpiSync
+from bot.feed.devpi_sync import DevpiSync, ServerChanged
 from bot.store.db import create_engine, session_factory
 from bot.store.devpi_models import DevpiEvent, DevpiFile, DevpiIndex
 from bot.store.models import FeedCursor
 from detectors.base import Detector
 from playbooks.index_admin.devpi import DevpiAdmin
-from playbooks.index_admin.devpi_local import LocalDevpi
+from playbooks.index_admin.devpi_local import LocalDevpi, start_local_devpi
 from playbooks.storage.filesystem import FilesystemStorage
-from tests.support.devpi_primary import upload
+from tests.support.devpi_primary import ARGON2, upload
 
 pytestmark = pytest.mark.slow
 REPLICA = "0123456789abcdef0123456789abcdef"
@@ -150,3 +151,29 @@ async def test_the_service_pass_follows_and_outlives_a_primary_that_is_down(
     async with sessions() as session:
         cursor = await session.get(FeedCursor, "devpi")
     assert cursor is not None and cursor.serial >= 0
+
+
+async def test_another_devpi_behind_the_url_is_refused_not_followed(
+        devpi_primary: tuple[LocalDevpi, bytes], sqlite_url: str, tmp_path: Path) -> None:
+    server, key = devpi_primary
+    server.new_user("alice", "alice-pw", "alice@corp.example")
+    server.new_index("alice", "internal", uploaders=["alice"])
+    sync, client = make_sync(server, key, sqlite_url, tmp_path / "blobs")
+    async with client:
+        first = await sync.sync()
+    # A re-initialised devpi with the same secret (so the same replica key) is another
+    # server: its serials mean other changes.
+    other = start_local_devpi(tmp_path / "other", extra_args=("--role", "primary", *ARGON2))
+    try:
+        shutil.copy(Path(server.argv[server.argv.index("--secretfile") + 1]),
+                    Path(other.argv[other.argv.index("--secretfile") + 1]))
+        other.restart()
+        sync, client = make_sync(other, key, sqlite_url, tmp_path / "blobs")
+        async with client:
+            with pytest.raises(ServerChanged):
+                await sync.sync()
+    finally:
+        other.stop()
+    async with session_factory(create_engine(sqlite_url))() as session:
+        cursor = await session.get(FeedCursor, "devpi")
+    assert cursor is not None and cursor.serial == first.cursor
