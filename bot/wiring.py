@@ -103,7 +103,8 @@ def _reports(settings: Settings, sessions: async_sessionmaker[AsyncSession],
     return ReportsSource(sessions, create_engine(url), cfg, pipeline.notifiers,
                          index_url=settings.index.url,
                          typo=typo_check(typo) if typo is not None else None,
-                         service_account=settings.playbooks.warehouse_account)
+                         service_account=settings.playbooks.warehouse_account,
+                         tracked=pipeline.tracked)
 
 
 @dataclass

@@ -10,7 +10,10 @@ project, its releases, files and accounts, the typosquat verdict) and
 incident is opened or updated (one per project: a second report updates its summary,
 evidence and, if higher, its severity), each report is recorded in
 ``malware_reports_seen`` and the cursor moves. A crash before the commit re-reads the
-same reports; one after it finds them seen: at least once, never twice.
+same reports; one after it finds them seen: at least once, never twice. A reported
+project joins the feed's tracked set in the same transaction, its releases, files (every
+digest) and roles copied into the ledger from the index's database: Remove malware made
+in error is then undone with ``warden restore``.
 
 ``chase()`` keeps time to verdict short: an incident nobody acknowledged is announced
 again after ``remind_after_minutes`` and then every ``remind_every_minutes`` (timeline
@@ -37,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from bot.audit import audit
 from bot.feed import reports_db as db
 from bot.incidents import ACTIVE, Status, record_finding, transition
+from bot.ledger import Ledger, TrackedProjects
 from bot.notify.outbox import enqueue
 from bot.pipeline import read_cursor, write_cursor
 from bot.store.models import Incident, TimelineEntry
@@ -94,7 +98,8 @@ class ReportsSource:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], warehouse: AsyncEngine,
                  cfg: ReportsSection, notifiers: Sequence[str], *,
                  index_url: str = "https://pypi.org", typo: TypoCheck | None = None,
-                 service_account: str = "admin") -> None:
+                 service_account: str = "admin", tracked: TrackedProjects | None = None
+                 ) -> None:
         self.sessions = sessions
         self.warehouse = warehouse
         self.cfg = cfg
@@ -102,6 +107,9 @@ class ReportsSource:
         self.index_url = index_url
         self.typo = typo
         self.service_account = service_account
+        # The feed's tracked set: a reported project joins it, so the ledger keeps its
+        # files and digests and follows its journals (a removal can then be restored).
+        self.tracked = tracked if tracked is not None else TrackedProjects()
 
     async def close(self) -> None:
         await self.warehouse.dispose()
@@ -188,8 +196,15 @@ class ReportsSource:
             named = [key for key, reports in by_project.items() if reports[-1].project]
             dossiers = dict(zip(named, await self.dossiers(
                 c, [by_project[key][-1].project for key in named]), strict=True))
+            facts = [f for key in named if key not in self.tracked
+                     and (f := await db.project_facts(c, by_project[key][-1].project))]
         async with self.sessions.begin() as s:
             stored = await read_cursor(s, FEED, lock=True)  # one writer at a time
+            ledger = Ledger(s, self.tracked)
+            for fact in facts:
+                await ledger.track(fact.name, now)
+                await ledger.apply_facts(fact, now)
+                await ledger.apply_roles(fact, now)
             seen = await self._seen(s, [r.id for r in todo])
             for key, reports in by_project.items():
                 fresh = [r for r in reports if r.id not in seen]

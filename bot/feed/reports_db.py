@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.facts import FileFacts, ProjectFacts
 from bot.names import canonicalize
 from bot.store import warehouse as ws
 from detectors.reports import verdicts
@@ -32,8 +33,8 @@ from detectors.reports.dossier import (
     Report,
 )
 
-__all__ = ["RawReport", "new_reports", "observers", "project_reports", "project_state",
-           "reports_between", "utc"]
+__all__ = ["RawReport", "new_reports", "observers", "open_report_ids", "project_facts",
+           "project_reports", "project_state", "reports_between", "utc"]
 
 MALWARE = ws.ObservationKind.IsMalware
 _NAME = re.compile(r"name='((?:[^'\\]|\\.){1,400})'")
@@ -226,6 +227,37 @@ def as_report(raw: RawReport, observer: Observer) -> Report:
                   created=raw.created, observer=observer, summary=raw.summary,
                   inspector_url=safe, origin=origin if isinstance(origin, str) else None,
                   actions=dict(raw.actions), related_exists=raw.related_exists)
+
+
+async def project_facts(c: AsyncConnection, name: str) -> ProjectFacts | None:
+    """The project's releases, files (every digest, Warehouse's storage path) and roles as
+    the ledger keeps them, read from the index's database (the same facts the JSON API
+    gives the feed, without waiting for it): what a restore needs after a removal."""
+    p, r, f, ro, u = ws.projects, ws.releases, ws.release_files, ws.roles, ws.users
+    row = (await c.execute(sa.select(p).where(p.c.normalized_name == canonicalize(name)))
+           ).first()
+    if row is None:
+        return None
+    files = (await c.execute(
+        sa.select(r.c.version, r.c.yanked, r.c.yanked_reason, f)
+        .join(f, f.c.release_id == r.c.id).where(r.c.project_id == row.id)
+        .order_by(f.c.filename))).all()
+    releases: dict[str, list[FileFacts]] = {
+        str(v): [] for v in (await c.execute(sa.select(r.c.version)
+                                             .where(r.c.project_id == row.id))).scalars()}
+    for x in files:
+        releases[str(x.version)].append(FileFacts(
+            filename=str(x.filename), version=str(x.version), packagetype=str(x.packagetype),
+            python_version=x.python_version, requires_python=x.requires_python,
+            size=int(x.size), sha256=str(x.sha256_digest), blake2b_256=str(x.blake2_256_digest),
+            md5=x.md5_digest, upload_time=utc(x.upload_time), url="",
+            yanked=bool(x.yanked), yanked_reason=x.yanked_reason or None))
+    roles = (await c.execute(sa.select(ro.c.role_name, u.c.username)
+                             .join(u, u.c.id == ro.c.user_id)
+                             .where(ro.c.project_id == row.id))).all()
+    return ProjectFacts(name=str(row.name), last_serial=int(row.last_serial or 0),
+                        releases=releases, requires_dist=[],
+                        roles=[(str(x.role_name), str(x.username)) for x in roles])
 
 
 async def project_state(c: AsyncConnection, name: str) -> ProjectState:

@@ -20,6 +20,7 @@ import pytest
 from bot.actions import Actions
 from bot.feed.reports import ReportsSource
 from bot.incidents import Status
+from bot.ledger import Ledger, TrackedProjects
 from bot.netdoubles.slack import Message
 from bot.store.db import create_engine, session_factory
 from bot.store.playbook_models import RunStatus
@@ -32,7 +33,7 @@ from playbooks.wiring import Backends
 from tests.support.dists import wheel
 from tests.support.reports import naive_now, report, trust
 from tests.support.slack import ADMINS, ALICE, BOB, Harness, running
-from tests.support.warehouse_db import Seeder, diff, dsn, snapshot
+from tests.support.warehouse_db import Seeder, diff, dsn, feed_ledger, snapshot
 
 pytestmark = pytest.mark.service
 
@@ -285,3 +286,43 @@ async def test_an_unacknowledged_report_is_paged_to_the_second_channel(
         assert root.ts.replace(".", "") in page.blocks[0]["text"]["text"]
         await c.slack.deliver(later)  # posted once
         assert len(c.slack.api.top_level(c.slack.api.channel_id("#pypi-oncall"))) == 1
+
+
+async def test_remove_malware_in_error_is_undone_by_restore(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reported project joins the ledger when its report is read (files, digests,
+    roles from the index's database), so Remove malware made in error is undone."""
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        [iid] = (await c.source.poll()).incidents
+        files = {r["filename"]: (r["sha256_digest"], r["blake2_256_digest"], r["path"])
+                 for r in await c.conn.fetch("SELECT * FROM release_files")}
+        async with c.slack.warden.sessions() as s:
+            kept = await Ledger(s, TrackedProjects()).project("evil-pkg", with_files=True)
+            assert kept is not None
+            assert {f.filename: (f.sha256, f.blake2b_256, f.path.removeprefix("packages/"))
+                    for r in kept.releases for f in r.files} == files
+        actions = c.slack.deps.actions
+        assert actions is not None
+        serial = await c.conn.fetchval("SELECT max(id) FROM journals")
+        run = await actions.request(ALICE, "remove-malware", Target(project="evil-pkg"),
+                                    reason="looked bad", incident_id=iid)
+        await actions.approve(run.id, BOB)
+        assert (await actions.run(run.id, BOB)).verified
+        assert await c.conn.fetchval("SELECT count(*) FROM projects") == 0
+        await feed_ledger(c.slack.warden.sessions, c.url, "evil-pkg", since=serial)
+        assert await c.source.settle() == [iid]  # decided: the incident no longer questions it
+
+        undo = await actions.request(ALICE, "restore", Target(project="evil-pkg"),
+                                     reason="hunter's report was wrong")
+        await actions.approve(undo.id, BOB)
+        done = await actions.run(undo.id, BOB)
+        assert done.verified, done.verification
+        back = {r["filename"]: (r["sha256_digest"], r["blake2_256_digest"], r["path"])
+                for r in await c.conn.fetch("SELECT * FROM release_files")}
+        assert back == files
+        assert await c.conn.fetchval("SELECT count(*) FROM prohibited_project_names") == 0
+        assert [r["version"] for r in await c.conn.fetch(
+            "SELECT version FROM releases ORDER BY version")] == ["1.0", "2.0"]
+        assert await c.conn.fetchval("SELECT is_frozen FROM users WHERE username = 'mallory'")
