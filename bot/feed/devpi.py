@@ -22,7 +22,7 @@ from typing import Any
 import itsdangerous
 from yarl import URL
 
-from bot.feed.client import IndexClient
+from bot.feed.client import IndexClient, IndexUnavailable
 from bot.feed.devpi_wire import WireError, loads
 from bot.feed.xmlrpc import MalformedResponse
 
@@ -98,6 +98,12 @@ class DevpiFeed:
             async with self.client.session.get(url, headers=self._headers(primary_uuid),
                                                allow_redirects=False) as response:
                 self.client._check_status(response)
+                if response.status in (401, 403):  # no retry can change that
+                    text = (await self.client._read(response))[:200].decode(errors="replace")
+                    raise IndexUnavailable(
+                        f"devpi refused the replica token (HTTP {response.status}: "
+                        f"{text.strip()!r}): devpi must run with --role primary and "
+                        "WARDEN_DEVPI_REPLICA_KEY be the key derived from its secret")
                 head = _serial(response.headers.get("X-DEVPI-SERIAL"))
                 uuid = response.headers.get("X-DEVPI-UUID", "")
                 if not _UUID.fullmatch(uuid):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +28,7 @@ from detectors.base import Detector
 from playbooks.index_admin.devpi import DevpiAdmin
 from playbooks.index_admin.devpi_local import LocalDevpi, start_local_devpi
 from playbooks.storage.filesystem import FilesystemStorage
+from tests.support.cli import warden
 from tests.support.devpi_primary import ARGON2, upload
 
 pytestmark = pytest.mark.slow
@@ -177,3 +180,26 @@ async def test_another_devpi_behind_the_url_is_refused_not_followed(
     async with session_factory(create_engine(sqlite_url))() as session:
         cursor = await session.get(FeedCursor, "devpi")
     assert cursor is not None and cursor.serial == first.cursor
+
+
+async def test_warden_devpi_sync_as_an_admin_runs_it(
+        devpi_primary: tuple[LocalDevpi, bytes], sqlite_url: str, tmp_path: Path) -> None:
+    server, key = devpi_primary
+    server.new_user("alice", "alice-pw", "alice@corp.example")
+    server.new_index("alice", "internal", uploaders=["alice"])
+    await upload(server, "alice/internal", "alice", "alice-pw", "acme-utils", "1.0")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WARDEN_", "SLACK_"))}
+    env |= {"WARDEN_STORE_URL": sqlite_url, "WARDEN_DEVPI_URL": server.url,
+            "WARDEN_DEVPI_INDEXES": "alice/internal", "WARDEN_NOTIFY_CONSOLE": "false",
+            "WARDEN_STORAGE_ROOT": str(tmp_path / "blobs")}
+    code, _, err = await warden(env, tmp_path, "devpi", "sync")
+    assert code == 2 and "WARDEN_DEVPI_REPLICA_KEY" in err
+    env["WARDEN_DEVPI_REPLICA_KEY"] = key.hex()
+    code, out, err = await warden(env, tmp_path, "devpi", "sync", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["stored_files"] == 1 and summary["cursor"] == summary["head"]
+    assert summary["by_kind"]["add_file"] == 1 and summary["by_kind"]["create"] == 1
+    env["WARDEN_DEVPI_REPLICA_KEY"] = "00" * 16  # not devpi's key: devpi says 403
+    code, _, err = await warden(env, tmp_path, "devpi", "sync")
+    assert code == 1 and "403" in err and "--role primary" in err
