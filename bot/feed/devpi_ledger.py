@@ -59,11 +59,12 @@ class DevpiLedger:
         for change in changes:
             if isinstance(change, UserChange):
                 await self._user(change, serial, at, event)
-        gone: set[tuple[str, str]] = set()
+        # What a project or release removal in this serial took away: its files get no
+        # removal event of their own (one removal, one event).
+        gone: set[tuple[str, ...]] = set()
         for change in changes:
-            if (isinstance(change, ProjectChange) and self.follows(change.index)
-                    and await self._project(change, serial, at, event)):
-                gone.add((change.index, canonicalize(change.project)))
+            if isinstance(change, ProjectChange) and self.follows(change.index):
+                gone |= await self._project(change, serial, at, event)
         for change in changes:
             if isinstance(change, FileChange) and self.follows(change.index):
                 await self._file(change, serial, at, blobs, gone, event)
@@ -141,19 +142,21 @@ class DevpiLedger:
         )).scalar_one_or_none()
 
     async def _project(self, change: ProjectChange, serial: int, at: datetime, event: _Emit
-                       ) -> bool:
-        """Apply a project's versions list; True when the project was removed."""
+                       ) -> set[tuple[str, ...]]:
+        """Apply a project's versions list; returns what it removed: (index, project) for
+        the project, (index, project, version) for each release."""
         row = await self.project_row(change.index, change.project)
         name, index = change.project, change.index
+        key = (index, canonicalize(name))
         if change.versions is None:
             if row is None or row.removed_at is not None:
-                return False
+                return set()
             row.removed_at, row.removed_serial = at, serial
             event(EventKind.REMOVE_PROJECT, index, name, _raw(
                 action="remove project", index=index, versions=list(row.versions)))
             for file in await self._files(index, name):
                 file.removed_at, file.removed_serial = file.removed_at or at, serial
-            return True
+            return {key}
         if row is None or row.removed_at is not None:
             event(EventKind.CREATE, index, name, _raw(action="create", index=index))
             if row is None:
@@ -163,6 +166,7 @@ class DevpiLedger:
             row.removed_at = row.removed_serial = None
             row.versions = []
         before = set(row.versions or [])
+        removed: set[tuple[str, ...]] = set()
         for version in sorted(set(change.versions) - before):
             event(EventKind.NEW_RELEASE, index, name,
                   _raw(action="new release", index=index, version=version), version=version)
@@ -171,8 +175,9 @@ class DevpiLedger:
                   _raw(action="remove release", index=index, version=version), version=version)
             for file in await self._files(index, name, version):
                 file.removed_at, file.removed_serial = file.removed_at or at, serial
+            removed.add((*key, version))
         row.versions = list(change.versions)
-        return False
+        return removed
 
     async def _files(self, index: str, project: str, version: str | None = None
                      ) -> list[DevpiFile]:
@@ -186,14 +191,15 @@ class DevpiLedger:
     # -- files -------------------------------------------------------------------------
 
     async def _file(self, change: FileChange, serial: int, at: datetime,
-                    blobs: dict[str, StoredBlob], gone: set[tuple[str, str]], event: _Emit
+                    blobs: dict[str, StoredBlob], gone: set[tuple[str, ...]], event: _Emit
                     ) -> None:
         row = (await self.session.execute(select(DevpiFile).where(
             DevpiFile.relpath == change.relpath))).scalar_one_or_none()
         if change.sha256 is None:  # deleted
             if row is None or (row.removed_at is not None and row.removed_serial != serial):
                 return
-            removed_with_project = (row.index, row.project) in gone
+            removed_with_project = bool({(row.index, row.project),
+                                         (row.index, row.project, row.version)} & gone)
             if row.removed_at is None:
                 row.removed_at, row.removed_serial = at, serial
             if not removed_with_project and row.removed_serial == serial:
