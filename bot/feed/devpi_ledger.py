@@ -23,7 +23,7 @@ from bot.feed.devpi_schema import Change, FileChange, ProjectChange, UserChange
 from bot.names import canonicalize
 from bot.store.devpi_models import DevpiFile, DevpiIndex, DevpiProject, DevpiUser
 
-__all__ = ["DevpiLedger", "StoredBlob"]
+__all__ = ["DevpiLedger", "StoredBlob", "mirror_names"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,16 @@ class StoredBlob:
     path: str
 
 
+async def mirror_names(session: AsyncSession, changes: list[Change]) -> set[str]:
+    """The mirror indexes, as stored and as the changes about to be applied say."""
+    found = set((await session.execute(
+        select(DevpiIndex.name).where(DevpiIndex.type == "mirror"))).scalars())
+    for change in changes:
+        if isinstance(change, UserChange) and change.indexes:
+            found |= {n for n, c in change.indexes.items() if c.type == "mirror"}
+    return found
+
+
 def _raw(**fields: object) -> str:
     return json.dumps({k: v for k, v in fields.items() if v is not None}, sort_keys=True)
 
@@ -42,14 +52,20 @@ def _raw(**fields: object) -> str:
 class DevpiLedger:
     def __init__(self, session: AsyncSession, indexes: Collection[str]) -> None:
         self.session = session
-        self.indexes = set(indexes)  # empty: every index on the server
+        self.indexes = set(indexes)  # empty: every index on the server but mirrors
+        self.mirrors: set[str] = set()
 
     def follows(self, index: str) -> bool:
-        return not self.indexes or index in self.indexes
+        """A followed index: one of `indexes`, else any index but a mirror (a mirror's
+        cached PyPI projects are not internal names, nor its files ours to keep)."""
+        if self.indexes:
+            return index in self.indexes
+        return index not in self.mirrors
 
     async def apply(self, serial: int, at: datetime, changes: list[Change],
                     blobs: dict[str, StoredBlob]) -> list[IndexEvent]:
         events: list[IndexEvent] = []
+        self.mirrors = await mirror_names(self.session, changes)
 
         def event(kind: EventKind, index: str, project: str, raw: str, **extra: str | None
                   ) -> None:

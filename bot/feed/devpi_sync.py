@@ -25,7 +25,7 @@ from bot.events import IndexEvent, RejectedEntry
 from bot.feed.anomalies import DETECTOR, rejected_finding, stalled_finding, store_rejects
 from bot.feed.client import IndexUnavailable, describe
 from bot.feed.devpi import DevpiFeed, FileProblem
-from bot.feed.devpi_ledger import DevpiLedger, StoredBlob
+from bot.feed.devpi_ledger import DevpiLedger, StoredBlob, mirror_names
 from bot.feed.devpi_schema import Change, FileChange, check_entry
 from bot.incidents import record_finding
 from bot.ledger import Ledger, TrackedProjects
@@ -76,8 +76,11 @@ class DevpiSync:
         self.feed_name = feed_name
         self.stall_incident_after = timedelta(seconds=stall_incident_seconds)
 
-    def _follows(self, index: str) -> bool:
-        return not self.indexes or index in self.indexes
+    async def _mirrors(self, changes: list[Change]) -> set[str]:
+        if self.indexes:
+            return set()
+        async with self.sessions() as session:
+            return await mirror_names(session, changes)
 
     async def _state(self) -> tuple[int, str | None]:
         async with self.sessions() as session:
@@ -101,8 +104,10 @@ class DevpiSync:
         # Only the files still present at the end of the page: one uploaded and removed
         # within the page is gone from the primary already.
         final: dict[str, FileChange] = {}
+        mirrors = await self._mirrors(changes)
         for change in changes:
-            if isinstance(change, FileChange) and self._follows(change.index):
+            if (isinstance(change, FileChange) and change.index not in mirrors
+                    and (not self.indexes or change.index in self.indexes)):
                 final[change.relpath] = change
         wanted = [c for c in final.values() if c.sha256 is not None]
         gate = asyncio.Semaphore(4)

@@ -66,3 +66,23 @@ async def test_one_removal_is_one_event_and_one_incident(sqlite_url: str) -> Non
     assert findings[0].playbooks == ("restore",) and "2 file(s)" in findings[0].summary
     assert [(f.version, f.removed_serial) for f in files] == [("1.0", 1), ("1.0", 1),
                                                                ("2.0", 2)]
+
+
+async def test_following_every_index_leaves_mirrors_out(sqlite_url: str) -> None:
+    """With devpi.indexes = [] a mirror's cached PyPI projects and files are neither
+    internal names nor files to keep."""
+    page = {"root/.config": ("USER", -1, {"indexes": {"pypi": {"type": "mirror"}}}),
+            "root/pypi/requests/.versions": ("PROJVERSIONS", -1, {"2.32.0"}),
+            "root/pypi/+f/aaa/bbbbbbbbbbbbb/requests-2.32.0.tar.gz": (
+                "STAGEFILE", -1, {"hashes": {"sha256": "a" * 64}, "project": "requests",
+                                  "version": "2.32.0"}),
+            f"{INDEX}/acme-utils/.versions": ("PROJVERSIONS", -1, {"1.0"})}
+    sessions = session_factory(create_engine(sqlite_url))
+    async with sessions.begin() as session:
+        found, rejected = check_entry(0, page)
+        assert not rejected
+        events = await DevpiLedger(session, []).apply(0, AT, found, {})
+        files = list((await session.execute(select(DevpiFile))).scalars())
+    assert [(e.kind.value, e.project) for e in events if e.index] == [
+        ("create", "acme-utils"), ("new_release", "acme-utils")]
+    assert files == []
