@@ -15,7 +15,13 @@ from bot.names import canonicalize
 from detectors.typosquat.affixes import SQUAT_WORDS
 from detectors.typosquat.keyboard import HOMOGLYPHS, MULTI_HOMOGLYPHS, NEIGHBOURS, VOWELS
 from detectors.typosquat.techniques import Technique
-from detectors.typosquat.verdict import GENERIC_LONG, GENERIC_MIN_LENGTH, SHORT_NAME, Analyzer
+from detectors.typosquat.verdict import (
+    BIT_FLIP_TOP,
+    GENERIC_LONG,
+    GENERIC_MIN_LENGTH,
+    SHORT_NAME,
+    Analyzer,
+)
 
 Generator = Callable[[str, random.Random], str | None]
 _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -254,7 +260,8 @@ def scopes(analyzer: Analyzer) -> dict[str, list[str]]:
     scope = {label: shaped for label in ("affix", "version-suffix", "combosquat",
                                          "python glued")}
     scope.update({label: weak for label in ("omission", "adjacent-key", "neighbour-insertion",
-                                            "bit-flip", "vowel replaced")})
+                                            "vowel replaced")})
+    scope["bit-flip"] = [e.name for e in entries if top(e.rank, BIT_FLIP_TOP)]
     scope["extra letter inside a word"] = generic
     scope["vowel-change"] = [e.name for e in entries if len(e.name) >= 7]
     scope["two-typos"] = [e.name for e in analyzer.index.entries if e.two_typos]

@@ -26,7 +26,7 @@ HITS = [
     ("rnatplotlib", "matplotlib", "homoglyph"),
     ("reque5ts", "requests", "homoglyph"),
     ("loquru", "loguru", "homoglyph"),
-    ("kombucxa", "kombucha", "bit-flip"),
+    ("colozama", "colorama", "bit-flip"),
     ("pythondateutil", "python-dateutil", "separator"),
     ("setup-tools", "setuptools", "separator"),
     ("python-date-util", "python-dateutil", "separator"),
@@ -63,6 +63,11 @@ def test_technique_hits(analyzer: Analyzer, candidate: str, target: str, techniq
     assert verdict.flagged, verdict
     assert (verdict.target, verdict.technique) == (target, technique)
     assert verdict.explanation is not None and verdict.explanation.startswith(f"`{candidate}` ")
+
+
+def test_a_bit_flip_counts_on_the_top_names_only(analyzer: Analyzer) -> None:
+    verdict = analyzer.check("kombucxa")  # kombucha is rank 9000
+    assert not verdict.flagged
 
 
 def test_two_popular_names_joined(analyzer: Analyzer) -> None:
