@@ -129,7 +129,8 @@ async def domain_resurrection(world: World, say: Say) -> Outcome:
         nameservers=("ns1.sedoparking.com", "ns2.sedoparking.com")))
     say(f"  {domain} expired and was registered again on 2022-05-07, parked at Sedo")
     await jobs.domain_sweep(w)
-    incident = await _incident(world, "domains", f"domain:{domain}", kind="re-registered")
+    # one incident for the domain (parked, re-registered), named by its worst finding
+    incident = await _incident(world, "domains", f"domain:{domain}")
     return await respond(world, outcome, incident, "freeze", say, started,
                          missing="the sweep raised no incident",
                          target=Target(account="figlief"), options={"unverify_emails": True})
