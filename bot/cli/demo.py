@@ -11,6 +11,7 @@ import typer
 from bot.cli.common import JsonOption, fail, out
 from bot.cli.plain import markup, plain
 from bot.demo.confusion import dependency_confusion
+from bot.demo.reports import malware_report
 from bot.demo.scenarios import (
     Outcome,
     Scenario,
@@ -26,6 +27,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("critical-deletion", critical_deletion),
     ("typosquat", typosquat),
     ("dependency-confusion", dependency_confusion),
+    ("malware-report", malware_report),
 ]
 
 

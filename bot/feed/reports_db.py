@@ -157,9 +157,9 @@ async def open_report_ids(c: AsyncConnection, ids: Sequence[str]) -> list[str]:
     for start in range(0, len(ids), 1000):
         chunk = [uuid.UUID(i) for i in ids[start:start + 1000]]
         for _, table in _TABLES:
-            found += [str(i) for i in (await c.execute(sa.select(table.c.id).where(
-                table.c.id.in_(chunk), table.c.actions == sa.cast({}, table.c.actions.type)
-            ))).scalars()]
+            rows = (await c.execute(sa.select(table.c.id, table.c.actions)
+                                    .where(table.c.id.in_(chunk)))).all()
+            found += [str(row.id) for row in rows if not row.actions]
     return found
 
 

@@ -126,3 +126,36 @@ class AccountsMixin(StoreCore):
         return self._role_change(project, user, f"accepted {role} {user}", user, at, "accept",
                                  role)
 
+    # -- malware reports -------------------------------------------------------------
+
+    def report_malware(self, project: str, reporter: str, summary: str, inspector_url: str,
+                       *, trusted: bool = False, at: datetime | None = None) -> uuid.UUID:
+        """An ``is_malware`` report as Warehouse records it (``record_observation``): the
+        reporter's observer on first use, a ``project_observations`` row with
+        ``related_name`` the project's repr; ``trusted`` makes the reporter a trusted
+        observer (``users.is_observer``)."""
+        u, a, o = ws.users, ws.observer_association, ws.observers
+        when = naive_utc(at)
+        with self._tx() as c:
+            p = self._project(c, project)
+            uid = self._user_id(c, reporter, at=at)
+            if trusted:
+                c.execute(sa.update(u).where(u.c.id == uid).values(is_observer=True))
+            association = c.execute(sa.select(u.c.observer_association_id)
+                                    .where(u.c.id == uid)).scalar()
+            observer = None if association is None else c.execute(
+                sa.select(o.c.id).where(o.c._association_id == association)).scalar()
+            if observer is None:
+                association, observer = uuid.uuid4(), uuid.uuid4()
+                c.execute(sa.insert(a).values(id=association, discriminator="user"))
+                c.execute(sa.update(u).where(u.c.id == uid)
+                          .values(observer_association_id=association))
+                c.execute(sa.insert(o).values(id=observer, _association_id=association,
+                                              created=when))
+            oid = uuid.uuid4()
+            c.execute(sa.insert(ws.project_observations).values(
+                id=oid, related_id=p.id, related_name=f"Project(name={p.name!r})",
+                observer_id=observer, created=when, kind=ws.ObservationKind.IsMalware,
+                summary=summary, payload={"inspector_url": inspector_url}, additional={},
+                actions={}))
+        return oid

@@ -21,7 +21,7 @@ def test_demo_json_every_scenario_verified(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     names = [s["name"] for s in summary["scenarios"]]
     assert names == ["domain-resurrection", "critical-deletion", "typosquat",
-                     "dependency-confusion"]
+                     "dependency-confusion", "malware-report"]
     for scenario in summary["scenarios"]:
         assert set(scenario) == {"name", "incident_id", "severity", "playbook", "verified",
                                  "seconds"}
@@ -29,9 +29,11 @@ def test_demo_json_every_scenario_verified(tmp_path: Path) -> None:
         assert scenario["seconds"] < 60
     assert {s["name"]: s["playbook"] for s in summary["scenarios"]} == {
         "domain-resurrection": "freeze", "critical-deletion": "restore",
-        "typosquat": "quarantine", "dependency-confusion": "quarantine"}
+        "typosquat": "quarantine", "dependency-confusion": "quarantine",
+        "malware-report": "remove-malware"}
     assert summary["scenarios"][1]["severity"] == "critical"
     assert summary["scenarios"][3]["severity"] == "critical"
+    assert summary["scenarios"][4]["severity"] == "critical"
 
 
 def test_demo_rejects_an_unknown_scenario(tmp_path: Path) -> None:
