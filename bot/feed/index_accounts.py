@@ -150,6 +150,12 @@ async def _changed_since(
             chunk = sorted(names)[start:start + CHUNK]
             ids.update((await conn.execute(
                 sa.select(u.c.id).where(u.c.username.in_(chunk)))).scalars())
+    # Everyone touched is written again, also those who are no longer in scope (their
+    # last verified address removed or unverified): they must leave the sweep.
+    every = sorted(ids, key=str)
+    for start in range(0, len(every), CHUNK):
+        names.update(str(n) for n in (await conn.execute(
+            sa.select(u.c.username).where(u.c.id.in_(every[start:start + CHUNK])))).scalars())
     return list(ids), names, removed
 
 

@@ -41,16 +41,27 @@ async def test_read_from_warehouse_schema_full_then_incremental(
         await conn.execute("DELETE FROM roles WHERE user_id = $1", alice)
         await seed.journal("tinylib", None, "remove Owner alice", "erin")
         step = await read_index_accounts(sessions, warehouse_url, NOW + timedelta(hours=1))
+        assert not step.full and (step.changed, step.written, step.dropped) == (1, 1, 1)
+
+        # fay removes her only address (accounts/views.py: the row goes, an event says so):
+        # she holds a role still, but has no verified address: out of the sweep
+        fay = await seed.user("fay", ("fay@fay-mail.org", True))
+        await seed.project("faylib", "fay")
+        await read_index_accounts(sessions, warehouse_url, NOW + timedelta(hours=2))
+        await conn.execute("DELETE FROM user_emails WHERE user_id = $1", fay)
+        await seed.event("user_events", fay, "account:email:remove", {"email": "fay@fay-mail.org"})
+        removed = await read_index_accounts(sessions, warehouse_url, NOW + timedelta(hours=3))
+        assert (removed.changed, removed.written, removed.dropped) == (0, 0, 1)
     finally:
         await conn.close()
-    assert not step.full and (step.changed, step.written, step.dropped) == (1, 1, 1)
     async with sessions() as session:
         roles = set((await session.execute(
             sa.select(Account.username, AccountProject.project)
             .join(AccountProject, AccountProject.account_id == Account.id))).all())
         emails = {e.email: e for e in (await session.execute(sa.select(Email))).scalars()}
-    assert roles == {("erin", "newlib")}
+    assert roles == {("erin", "newlib")}  # fay's role left with her last address
     assert emails["erin@erin-mail.net"].verified
     assert not emails["alice@tiny-home.org"].verified  # alice holds no role any more
     assert emails["alice@tiny-home.org"].verified_at == verified_at
     assert "carol@carol-mail.org" not in emails
+    assert not emails["fay@fay-mail.org"].verified
