@@ -326,3 +326,70 @@ async def test_remove_malware_in_error_is_undone_by_restore(
         assert [r["version"] for r in await c.conn.fetch(
             "SELECT version FROM releases ORDER BY version")] == ["1.0", "2.0"]
         assert await c.conn.fetchval("SELECT is_frozen FROM users WHERE username = 'mallory'")
+
+
+async def _pick_release(c: Case, iid: int, playbook: str, reason: str) -> dict[str, Any]:
+    """Click the verdict button, pick the reported release in the plan modal, submit."""
+    await c.slack.click(f"inc_pb:{playbook}", str(iid), user=ALICE)
+    await c.slack.idle()
+    view = c.slack.latest_view()
+    select = view["blocks"][1]["elements"][0]
+    assert [o["value"] for o in select["options"]] == ["0", "1"]  # the project, release 2.0
+    await c.slack.modal_action(view, {"action_id": "plan_target", "type": "static_select",
+                                      "selected_option": {"value": "1"}})
+    await c.slack.idle()
+    view = c.slack.latest_view()
+    await c.slack.submit(view, reason)
+    await c.slack.settle()
+    return view
+
+
+async def test_release_verdicts_pick_the_reported_release(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        oid = await report(c.conn, "evil-pkg", "hunter", version="2.0",
+                           created=naive_now(minutes=-1),
+                           inspector_url="https://inspector.pypi.io/project/evil-pkg/2.0/")
+        # A report on the project naming release 2.0 in its inspector link, too.
+        named = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1),
+                             inspector_url="https://inspector.pypi.io/project/evil-pkg/2.0/x.py")
+        [iid] = (await c.source.poll()).incidents
+        await c.slack.deliver()
+
+        before = await snapshot(c.url)
+        view = await _pick_release(c, iid, "quarantine", "2.0 only, while we look")
+        assert "quarantine release evil-pkg 2.0" in _text(view)
+        await c.slack.click("run_approve", "1", user=BOB)
+        await c.slack.settle()
+        changes = diff(before, await snapshot(c.url))
+        # quarantine_release: lifecycle of the release, event, journal; no verdict.
+        [release] = changes["releases"].changed
+        assert release["lifecycle_status"] == (None, "quarantine-enter")
+        assert [e["tag"] for e in changes["project_events"].added] == [
+            "project:release:quarantine:enter"]
+        assert [j["action"] for j in changes["journals"].added] == ["release quarantined"]
+        assert "project_observations" not in changes and "users" not in changes
+
+        before = await snapshot(c.url)
+        view = await _pick_release(c, iid, "remove-malware", "2.0 steals tokens")
+        assert "remove release evil-pkg 2.0" in _text(view)
+        await c.slack.click("run_approve", "2", user=BOB)
+        await c.slack.settle()
+        changes = diff(before, await snapshot(c.url))
+        assert [j["action"] for j in changes["journals"].added] == ["remove release"]
+        assert [(e["tag"], e["additional"]) for e in changes["project_events"].added] == [
+            ("project:release:remove", {"submitted_by": "admin", "canonical_version": "2",
+                                        "reason": "2.0 steals tokens"})]
+        [verdict] = changes["project_observations"].changed
+        key, entry = _entry(verdict["actions"][1])
+        _as_warehouse_writes(key, entry, "remove_release", "admin", versions=["2.0"],
+                             reason="2.0 steals tokens")
+        row = await c.conn.fetchrow("SELECT actions FROM project_observations WHERE id = $1",
+                                    named)
+        assert json.loads(row["actions"]) == verdict["actions"][1]
+        # The release report's parent went: it keeps its name and version.
+        gone = await c.conn.fetchrow("SELECT related_id, related_name FROM "
+                                     "release_observations WHERE id = $1", oid)
+        assert gone["related_id"] is None and "version='2.0'" in gone["related_name"]
+        assert await c.conn.fetchval("SELECT count(*) FROM releases") == 1
