@@ -8,6 +8,7 @@ import pytest
 
 from detectors.typosquat.hosts import HOST_MIN, bundled_hosts, bundled_words, count_first_words
 from detectors.typosquat.verdict import Analyzer
+from tests.support import REPO
 
 
 @pytest.mark.parametrize(("name", "target", "technique"), [
@@ -78,3 +79,19 @@ def test_a_common_word_is_not_a_slip(bundled: Analyzer) -> None:
     assert not verdict.flagged and "word many projects use" in (verdict.note or "")
     alone = Analyzer(bundled.index)  # no common words: the slip counts
     assert alone.check("asteroid").flagged
+
+
+def test_the_held_aside_set_is_apart_from_the_tuning_set() -> None:
+    """held-aside.tsv is only measured (bench/typosquat_eval.py): here its shape. Whole
+    (source, target) groups are held aside, so no sibling of a held-aside name is tuned on."""
+    data = REPO / "tests" / "data" / "typosquat"
+
+    def rows(name: str) -> list[list[str]]:
+        return [line.split("\t") for line in (data / name).read_text(encoding="utf-8")
+                .splitlines() if line and not line.startswith(("#", "name\t"))]
+
+    held, tuning = rows("held-aside.tsv"), rows("reported.tsv")
+    assert len(held) >= 100 and all(len(row) == 3 for row in held)
+    assert not {r[0] for r in held} & {r[0] for r in tuning}
+    assert not {(r[2], r[1]) for r in held} & {(r[2], r[1]) for r in tuning}
+    assert not any("datadog" in r[2].lower() for r in held + tuning)
