@@ -116,7 +116,8 @@ def _summary(d: Dossier) -> str:
         text += "; auto-quarantined by Warehouse"
     elif p.quarantined:
         text += "; in quarantine"
-    return text
+    # Time to verdict is the measure: say from when the oldest open report has waited.
+    return text + f"; waiting for a verdict since {reports[0].created:%Y-%m-%d %H:%M} UTC"
 
 
 def _report(r: Report, cfg: ReportsSection) -> Evidence:

@@ -323,3 +323,12 @@ async def test_unacknowledged_reports_are_reminded_then_paged_once(
     finally:
         await w.source.close()
         await w.conn.close()
+
+
+async def test_the_summary_says_since_when_the_reports_wait(world: World) -> None:
+    filed = naive_now(minutes=-7)
+    await report(world.conn, "evil-pkg", "someone", created=filed)
+    await world.source.poll()
+    [incident] = await world.incidents()
+    assert incident.summary.endswith(
+        f"; waiting for a verdict since {filed:%Y-%m-%d %H:%M} UTC")
