@@ -46,8 +46,9 @@ def find(index: ProtectedIndex, c: str, shown: str = "") -> list[Match]:
     words = cut >= 0 and c[cut + 1:] in index.words
     if words and c[: c.find("-")] in index.words:
         reorder(index, c, out)
-    if _DOUBLE.search(c):
-        doubled(index, c, out)
+    double = _DOUBLE.search(c)
+    if double is not None and _DOUBLE.search(c, double.start() + 1):
+        doubled(index, c, out)  # two letters typed twice at least (`ll`...`mm`, `ddd`)
     if cut < 0:
         if c in index.rotated:
             swapped_parts(index, c, out)
