@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--names", type=Path, default=NAMES)
     parser.add_argument("--tuning", type=Path, default=TUNING)
     parser.add_argument("--held-aside", type=Path, default=HELD_ASIDE)
+    parser.add_argument("--show-held-aside", action="store_true",
+                        help="also list the held-aside misses (not for tuning)")
     args = parser.parse_args(argv)
 
     cfg = TyposquatSection(protected_count=args.protected_count, top_list=args.top_list)
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nreal typosquats, {label} ({path.name}): {row.flagged}/{row.made} flagged = "
               f"{row.recall:.1%}" + (f" (target >= {target:.0%})" if target else " (tuned on)")
               + f"; TypoSnyper {row.snyper}/{row.made} = {row.snyper / row.made:.1%}")
-        print(f"  missed: {', '.join(row.misses) or 'none'}")
+        if target is None or args.show_held_aside:
+            print(f"  missed: {', '.join(row.misses) or 'none'}")
 
     count, flagged, high, snyper, by_technique, examples = flag_rate(
         checkers, args.names, args.sample, random.Random(args.seed)
