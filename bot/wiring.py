@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 import structlog
 from rich.console import Console
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from bot.pipeline import Pipeline
 from bot.store.connect import no_database_at, open_store
 from bot.store.db import create_engine, is_sqlite, session_factory
 from bot.store.migrate import current_revisions, head_revisions, upgrade_async
-from bot.store.models import CriticalMark
+from bot.store.models import Base, CriticalMark
 from detectors.base import Detector
 from detectors.confusion.detector import ConfusionDetector
 from detectors.critical import CriticalChangeDetector
@@ -42,12 +43,27 @@ class SchemaOutOfDate(Exception):
 async def ensure_schema(engine: AsyncEngine, url: str) -> None:
     """SQLite (embedded, single process) upgrades itself; PostgreSQL must be upgraded
     deliberately with `warden db upgrade`, so replicas never race on a migration."""
-    if await current_revisions(engine) == head_revisions():
-        return
-    if is_sqlite(url):
+    if await current_revisions(engine) != head_revisions():
+        if not is_sqlite(url):
+            raise SchemaOutOfDate(
+                "the database schema is not current: run `warden db upgrade` first")
         await upgrade_async(url)
-        return
-    raise SchemaOutOfDate("the database schema is not current: run `warden db upgrade` first")
+    await _tables_present(engine)
+
+
+async def _tables_present(engine: AsyncEngine) -> None:
+    """A store at the current revision that lacks tables (dropped by hand, or another
+    database behind the URL) would fail at the first query with a traceback."""
+    async with engine.connect() as conn:
+        present = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
+    missing = sorted(set(Base.metadata.tables) - present)
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                          else "")
+        raise SchemaOutOfDate(
+            f"the store's database is marked current but lacks table(s) {shown}: check "
+            "store.url / WARDEN_STORE_URL points at index-warden's database, or restore it "
+            "from a backup")
 
 
 def build_notifiers(

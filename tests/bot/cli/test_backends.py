@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.store.db import create_engine
 from playbooks.index_admin.devpi_local import LocalDevpi
 from tests.support import REPO
 from tests.support.cli import warden
@@ -56,6 +57,18 @@ async def test_store_it_cannot_open(tmp_path: Path) -> None:
             line
         assert "(store.url / WARDEN_STORE_URL)" in line and "s3cret" not in line
     assert not missing.exists()
+
+
+async def test_store_with_a_missing_table(pg_url: str, sqlite_url: str, tmp_path: Path) -> None:
+    """A store marked current that lacks a table (dropped by hand, or another database
+    behind the URL) is one message, not a traceback at the first query."""
+    for url, drop in ((pg_url, "DROP TABLE incidents CASCADE"), (sqlite_url, "DROP TABLE incidents")):
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(drop))
+        await engine.dispose()
+        line = await _one_error(_env(url), tmp_path, "incidents", "list")
+        assert "lacks table(s) incidents" in line and "store.url / WARDEN_STORE_URL" in line
 
 
 def _devpi_env(sqlite_url: str, url: str, index: str, password: str, files: Path
