@@ -393,3 +393,67 @@ async def test_release_verdicts_pick_the_reported_release(
                                      "release_observations WHERE id = $1", oid)
         assert gone["related_id"] is None and "version='2.0'" in gone["related_name"]
         assert await c.conn.fetchval("SELECT count(*) FROM releases") == 1
+
+
+async def test_quarantine_project_from_the_incident_message(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        [iid] = (await c.source.poll()).incidents
+        await c.slack.deliver()
+        assert "inc_pb:quarantine" in _buttons(c.slack.posted(f"incident:{iid}"))
+
+        before = await snapshot(c.url)
+        await c.slack.click("inc_pb:quarantine", str(iid), user=ALICE)
+        await c.slack.idle()
+        view = c.slack.latest_view()
+        # The whole project is the default target (release 1.0, named by the inspector
+        # link, is the other choice).
+        select = view["blocks"][1]["elements"][0]
+        assert [o["value"] for o in select["options"]] == ["0", "1"]
+        assert select["initial_option"]["value"] == "0"
+        plan = _text(view)
+        assert "quarantine evil-pkg" in plan and "freezes the accounts with a role on it: " \
+            "mallory" in plan
+        await c.slack.submit(view, "hold it while we read the code")
+        await c.slack.settle()
+        assert c.slack.posted("run:1").text.endswith("run #1 awaiting_approval")
+        await c.slack.click("run_approve", "1", user=BOB)
+        await c.slack.settle()
+        assert c.slack.posted("run:1").text.endswith("run #1 done")
+
+        changes = diff(before, await snapshot(c.url))
+        # Warehouse's quarantine_project (utils/project.py): the lifecycle with its note and
+        # time, a project:quarantine:enter event, the journal, the project's users frozen.
+        # The verdict view writes no actions entry: the reports stay open.
+        assert set(changes) == {"projects", "project_events", "journals", "users"}
+        [project] = changes["projects"].changed
+        # last_serial: the journal's trigger in Warehouse's schema.
+        assert set(project) == {"lifecycle_status", "lifecycle_status_note",
+                                "lifecycle_status_changed", "last_serial"}
+        assert project["lifecycle_status"] == (None, "quarantine-enter")
+        assert project["lifecycle_status_note"] == (None, "Quarantined by admin.")
+        assert project["lifecycle_status_changed"][1] is not None
+        [event] = changes["project_events"].added
+        assert (event["tag"], event["additional"]) == (
+            "project:quarantine:enter", {"submitted_by": "admin"})
+        [journal] = changes["journals"].added
+        assert (journal["name"], journal["version"], journal["action"]) == (
+            "evil-pkg", None, "project quarantined")
+        assert changes["users"].changed == [{"is_frozen": (False, True)}]
+        assert await c.conn.fetchval("SELECT is_frozen FROM users WHERE username = 'mallory'")
+        row = await c.conn.fetchrow("SELECT actions FROM project_observations WHERE id = $1", oid)
+        assert json.loads(row["actions"]) == {}
+
+        # Mitigated, but no verdict yet: the incident stays open for one.
+        assert await c.source.settle() == []
+        assert (await c.slack.incident(iid)).status == Status.MITIGATED
+        # Idempotent: planning again finds nothing to do, and nothing moves.
+        after = await snapshot(c.url)
+        assert c.slack.deps.actions is not None
+        again = await c.slack.deps.actions.plan(ALICE, "quarantine", Target(project="evil-pkg"),
+                                                reason="again")
+        assert again.steps == () and "already in quarantine" in again.notes[0]
+        assert (await c.source.poll()).incidents == []
+        assert diff(after, await snapshot(c.url)) == {}
