@@ -10,7 +10,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from bot.critical import backfill_ledger, recompute
 from bot.feed.client import IndexUnavailable
@@ -29,6 +29,8 @@ from bot.pipeline import Pipeline, touch_cursor
 from bot.store.models import Event, FeedCursor, Incident, TimelineEntry
 from bot.wiring import Warden
 from detectors.domains.coverage import coverage, publish
+from detectors.reports.assess import DETECTOR as REPORTS_DETECTOR
+from detectors.reports.assess import KIND as REPORTS_KIND
 
 log = structlog.get_logger(__name__)
 
@@ -145,9 +147,13 @@ async def collect_pending(warden: Warden) -> int:
     return len(findings)
 
 
-async def remind(warden: Warden) -> int:
-    """Announce again the open incidents nobody acknowledged within the delay."""
-    now = datetime.now(UTC)
+async def remind(warden: Warden, now: datetime | None = None) -> int:
+    """Announce again the open incidents nobody acknowledged within the delay.
+
+    Malware report incidents are left to the reports source's own chase (reports.
+    remind_after_minutes, remind_every_minutes, escalation) while it runs: reminded by
+    both, a report was announced twice on its own schedule and the generic one."""
+    now = now or datetime.now(UTC)
     cutoff = now - timedelta(minutes=warden.settings.service.reminder_after_minutes)
     reminded = 0
     async with warden.sessions.begin() as session:
@@ -156,10 +162,12 @@ async def remind(warden: Warden) -> int:
             .where(TimelineEntry.action.in_(["opened", "reminded", "status"]))
             .group_by(TimelineEntry.incident_id).subquery()
         )
-        stale = (await session.execute(
-            select(Incident).join(last_touch, last_touch.c.incident_id == Incident.id)
-            .where(Incident.status == Status.OPEN.value, last_touch.c.at <= cutoff)
-        )).scalars().all()
+        query = (select(Incident).join(last_touch, last_touch.c.incident_id == Incident.id)
+                 .where(Incident.status == Status.OPEN.value, last_touch.c.at <= cutoff))
+        if warden.reports is not None:
+            query = query.where(~and_(Incident.detector == REPORTS_DETECTOR,
+                                      Incident.kind == REPORTS_KIND))
+        stale = (await session.execute(query)).scalars().all()
         for incident in stale:
             session.add(TimelineEntry(incident_id=incident.id, at=now, actor="warden",
                                       action="reminded", detail={}))

@@ -16,13 +16,16 @@ from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 
+from bot import jobs
 from bot.actions import Actions
 from bot.feed.reports import ReportsSource
 from bot.incidents import Status
 from bot.ledger import Ledger, TrackedProjects
 from bot.netdoubles.slack import Message
 from bot.store.db import create_engine, session_factory
+from bot.store.models import TimelineEntry
 from bot.store.playbook_models import RunStatus
 from detectors.reports.settings import ReportsSection
 from playbooks.base import Target
@@ -32,7 +35,7 @@ from playbooks.storage.filesystem import FilesystemStorage
 from playbooks.wiring import Backends
 from tests.support.dists import wheel
 from tests.support.reports import naive_now, report, trust
-from tests.support.slack import ADMINS, ALICE, BOB, Harness, running
+from tests.support.slack import ADMINS, ALICE, BOB, Harness, finding, running
 from tests.support.warehouse_db import Seeder, diff, dsn, feed_ledger, snapshot
 
 pytestmark = pytest.mark.service
@@ -86,6 +89,12 @@ def _buttons(message: Message) -> list[str]:
 
 def _text(view: dict[str, Any]) -> str:
     return "\n".join(b["text"]["text"] for b in view["blocks"] if b.get("text"))
+
+
+async def _timeline(c: Case, incident_id: int) -> list[TimelineEntry]:
+    async with c.slack.warden.sessions() as s:
+        return list((await s.execute(sa.select(TimelineEntry).where(
+            TimelineEntry.incident_id == incident_id))).scalars())
 
 
 def _entry(actions: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -286,6 +295,21 @@ async def test_an_unacknowledged_report_is_paged_to_the_second_channel(
         assert root.ts.replace(".", "") in page.blocks[0]["text"]["text"]
         await c.slack.deliver(later)  # posted once
         assert len(c.slack.api.top_level(c.slack.api.channel_id("#pypi-oncall"))) == 1
+
+        # The generic reminder job (service.reminder_after_minutes) leaves report incidents
+        # to the reports' own chase: an unacknowledged report is reminded once per turn,
+        # while another kind of incident is still reminded by it.
+        c.slack.warden.reports = c.source
+        other = await c.slack.open_incident(finding(1))
+        assert (await c.slack.incident(iid)).status == Status.OPEN
+        much_later = opened + timedelta(minutes=125 + 241)
+        assert await jobs.remind(c.slack.warden, much_later) == 1
+        await c.slack.deliver(much_later)
+        assert [t.action for t in (await _timeline(c, iid))].count("reminded") == 1
+        assert [t.action for t in (await _timeline(c, other))].count("reminded") == 1
+        assert [m.text for m in c.slack.api.thread(root)].count(
+            ":alarm_clock: still open and nobody has acknowledged it after 2 h 5 min") == 1
+        assert await c.source.chase(much_later) == ([iid], [])
 
 
 async def test_remove_malware_in_error_is_undone_by_restore(
