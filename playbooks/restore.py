@@ -15,7 +15,8 @@ questions is left out unless ``include_questioned`` (the plan names the incident
 plan says which point in time it restores, and open removal incidents of the releases it
 re-creates are settled with the run. When the project is re-created and its name is
 prohibited (remove-malware prohibits it), the plan first allows the name again; accounts
-the removal froze stay frozen (unfreeze them).
+the removal froze stay frozen (unfreeze them). The malware reports it was removed for get a
+note, an ``actions`` entry "restored" with the actor and the reason, beside the verdict.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ from playbooks.storage.locate import Expected, Located, NotLocated, locate, mism
 __all__ = ["RestorePlaybook"]
 
 _Apply = Callable[[Step, PlaybookContext], Awaitable[StepOutcome]]
+# The note a restore leaves on the reports its project was removed for (an ``actions``
+# entry beside Warehouse's remove_malware verdict), and that verdict.
+RESTORED = "restored"
+REMOVE_MALWARE = "remove_malware"
 LOCATE_CONCURRENCY = 8  # blobs looked up and hashed at once while planning
 BLOB_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -100,6 +105,7 @@ class RestorePlaybook:
             "create-project": self._create_project,
             "create-release": self._create_release,
             "add-file": self._add_file,
+            "note-restored": self._note_restored,
         }
 
     # -- plan ------------------------------------------------------------------
@@ -143,8 +149,24 @@ class RestorePlaybook:
         head = await self._head_steps(project, found.roles, chosen, steps, index, ctx, notes)
         back = {s.data["version"] for s in (*head, *steps) if "version" in s.data}
         answers = tuple(sorted({i for v in back for i in found.removal_incidents.get(v, ())}))
-        return Plan(self.name, target, reason, (*head, *steps), opts, tuple(notes),
+        tail = [step] if any(s.action == "create-project" for s in head) and (
+            step := await self._note_step(project, reason, ctx)) is not None else []
+        return Plan(self.name, target, reason, (*head, *steps, *tail), opts, tuple(notes),
                     as_of=found.as_of, answers=answers)
+
+    @staticmethod
+    async def _note_step(project: Project, reason: str, ctx: PlaybookContext) -> Step | None:
+        """The project comes back after Remove malware: its reports get a note, an
+        ``actions`` entry like a verdict's (Warehouse's admin UI lists each entry; its
+        accuracy counts only the verdicts, so the observer keeps the confirmation)."""
+        reports = [r.id for r in await ctx.admin.malware_reports(project.name)
+                   if REMOVE_MALWARE in r.verdicts and RESTORED not in r.verdicts]
+        if not reports:
+            return None
+        return Step(key=f"note-restored:{project.normalized_name}", action="note-restored",
+                    summary=f"note the restore on {len(reports)} malware report(s) "
+                            "decided remove_malware",
+                    data={"project": project.name, "reports": reports, "reason": reason})
 
     async def _file_steps(self, name: str, chosen: list[tuple[Release, File]],
                           index: IndexProject | None, ctx: PlaybookContext, notes: list[str]
@@ -278,6 +300,11 @@ class RestorePlaybook:
                         _when(d["upload_time"]))
         changed = await ctx.admin.add_file(d["project"], spec, blob, ctx.actor)
         return StepOutcome(changed, {"bytes": len(blob), "blob_version": d["blob_version"]})
+
+    async def _note_restored(self, step: Step, ctx: PlaybookContext) -> StepOutcome:
+        d = step.data
+        return StepOutcome(await ctx.admin.record_malware_verdict(
+            d["project"], RESTORED, ctx.actor, d["reports"], {"reason": d["reason"]}))
 
     # -- verify ----------------------------------------------------------------
 

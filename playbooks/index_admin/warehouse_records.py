@@ -20,6 +20,7 @@ audit log records where an action came from instead.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -131,10 +132,16 @@ async def add_verdict(c: AsyncConnection, table: sa.Table, ids: Sequence[uuid.UU
                       entry: Mapping[str, Any]) -> int:
     """Add an admin's verdict to each observation's ``actions``, keyed by UNIX time, as
     ``admin/views/malware_reports.py`` does: ``actions[int(now.timestamp())] = {...,
-    "created_at": str(now)}``. Returns how many rows got it."""
+    "created_at": str(now)}``. Returns how many rows got it.
+
+    An entry already keyed by this second (a verdict, then its undo, by a machine) would
+    be overwritten: the entry waits for the next second instead."""
     now = datetime.now(tz=UTC)
     rows = (await c.execute(sa.select(table.c.id, table.c.actions)
                             .where(table.c.id.in_(list(ids))))).all()
+    while any(str(int(now.timestamp())) in (row.actions or {}) for row in rows):
+        await asyncio.sleep(1 - now.timestamp() % 1)
+        now = datetime.now(tz=UTC)
     for row in rows:
         actions = dict(row.actions or {})
         actions[str(int(now.timestamp()))] = {**entry, "created_at": str(now)}

@@ -318,7 +318,7 @@ async def test_remove_malware_in_error_is_undone_by_restore(
     """The reported project joins the ledger when its report is read (files, digests,
     roles from the index's database), so Remove malware made in error is undone."""
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
         [iid] = (await c.source.poll()).incidents
         files = {r["filename"]: (r["sha256_digest"], r["blake2_256_digest"], r["path"])
                  for r in await c.conn.fetch("SELECT * FROM release_files")}
@@ -340,9 +340,22 @@ async def test_remove_malware_in_error_is_undone_by_restore(
 
         undo = await actions.request(ALICE, "restore", Target(project="evil-pkg"),
                                      reason="hunter's report was wrong")
+        assert "note the restore on 1 malware report(s) decided remove_malware" in [
+            s.summary for s in undo.plan.steps]
         await actions.approve(undo.id, BOB)
         done = await actions.run(undo.id, BOB)
         assert done.verified, done.verification
+        # The report gets a note beside its verdict, an actions entry keyed by its second
+        # as Warehouse keys verdicts; the verdict stays (the observer was not wrong to
+        # report what the admins removed, Warehouse's accuracy counts it confirmed).
+        row = await c.conn.fetchrow("SELECT related_id, actions FROM project_observations "
+                                    "WHERE id = $1", oid)
+        noted = json.loads(row["actions"])
+        assert [v["action"] for _, v in sorted(noted.items())] == ["remove_malware",
+                                                                   "restored"]
+        key, entry = max(noted.items())
+        _as_warehouse_writes(key, entry, "restored", "admin", reason="hunter's report was wrong")
+        assert row["related_id"] is None  # a report keeps the project it was made on
         back = {r["filename"]: (r["sha256_digest"], r["blake2_256_digest"], r["path"])
                 for r in await c.conn.fetch("SELECT * FROM release_files")}
         assert back == files
@@ -350,6 +363,11 @@ async def test_remove_malware_in_error_is_undone_by_restore(
         assert [r["version"] for r in await c.conn.fetch(
             "SELECT version FROM releases ORDER BY version")] == ["1.0", "2.0"]
         assert await c.conn.fetchval("SELECT is_frozen FROM users WHERE username = 'mallory'")
+        # Idempotent: a second restore has nothing to do and the note is not written twice.
+        again = await actions.plan(ALICE, "restore", Target(project="evil-pkg"), reason="x")
+        assert again.steps == ()
+        assert json.loads(await c.conn.fetchval(
+            "SELECT actions FROM project_observations WHERE id = $1", oid)) == noted
 
 
 async def _pick_release(c: Case, iid: int, playbook: str, reason: str) -> dict[str, Any]:
