@@ -499,3 +499,24 @@ async def test_quarantine_project_from_the_incident_message(
         assert again.steps == () and "already in quarantine" in again.notes[0]
         assert (await c.source.poll()).incidents == []
         assert diff(after, await snapshot(c.url)) == {}
+
+
+async def test_two_entries_in_one_second_are_both_kept(
+        warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``actions`` is keyed by the second: an entry written within the second of another
+    (a machine's verdict, then its undo) waits for the next second rather than replace it."""
+    async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
+        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        assert c.slack.deps.actions is not None and c.slack.deps.actions.backends is not None
+        admin = c.slack.deps.actions.backends.admin
+        for verdict in ("quarantine_release", "remove_release"):
+            assert await admin.record_malware_verdict("evil-pkg", verdict, "alice", [str(oid)],
+                                                      {})
+        actions = json.loads(await c.conn.fetchval(
+            "SELECT actions FROM project_observations WHERE id = $1", oid))
+        [(first, a), (second, b)] = sorted(actions.items())
+        assert (a["action"], b["action"]) == ("quarantine_release", "remove_release")
+        assert int(second) > int(first)
+        for key, entry in actions.items():
+            _as_warehouse_writes(key, entry, entry["action"], "admin")
