@@ -134,6 +134,13 @@ class Plan:
     as_of: str = ""
     answers: tuple[int, ...] = ()
 
+    @classmethod
+    def refused(cls, playbook: str, target: Target, reason: str, *blockers: str,
+                options: Mapping[str, Any] | None = None, as_of: str = "") -> Plan:
+        """A plan that must not run: no steps, only the ``blockers`` saying why."""
+        return cls(playbook, target, reason, (), dict(options or {}), (), blockers,
+                   as_of=as_of)
+
     @property
     def ok(self) -> bool:
         return not self.blockers

@@ -35,20 +35,19 @@ class _QuarantineBase:
 
     async def plan(self, target: Target, reason: str, options: Mapping[str, Any],
                    ctx: PlaybookContext) -> Plan:
-        def refused(*why: str) -> Plan:
-            return Plan(self.name, target, reason, (), {}, (), why)
-
         if not target.project:
-            return refused(f"{self.name} needs a project")
+            return Plan.refused(self.name, target, reason, f"{self.name} needs a project")
         action = "quarantine-release" if target.version else "quarantine"
         if (why := ctx.admin.unsupported(action)) is not None:
-            return refused(why)
+            return Plan.refused(self.name, target, reason, why)
         project = await ctx.admin.project(target.project)
         if project is None:
-            return refused(f"project {target.project} does not exist on the index")
+            return Plan.refused(self.name, target, reason,
+                                f"project {target.project} does not exist on the index")
         if target.version:
             if target.version not in project.releases:
-                return refused(f"{project.name} {target.version} does not exist on the index")
+                return Plan.refused(self.name, target, reason,
+                                    f"{project.name} {target.version} does not exist on the index")
             return self._release_plan(project, target.version, target, reason)
         return await self._project_plan(project, target, reason, ctx)
 

@@ -116,13 +116,10 @@ class RestorePlaybook:
                 "include_earlier": bool(options.get("include_earlier")),
                 "include_questioned": bool(options.get("include_questioned"))}
 
-        def refused(*blockers: str, as_of: str = "") -> Plan:
-            return Plan(self.name, target, reason, (), opts, (), blockers, as_of=as_of)
-
         if not target.project:
-            return refused("restore needs a project")
+            return Plan.refused(self.name, target, reason, "restore needs a project", options=opts)
         if (why := ctx.admin.unsupported("restore")) is not None:
-            return refused(why)
+            return Plan.refused(self.name, target, reason, why, options=opts)
         if ctx.admin.kind == "devpi" and (planned := await plan_devpi_restore(
                 self.name, target, reason, opts, ctx, self._blobs.put)) is not None:
             return planned  # what the devpi feed kept of this index's own package
@@ -130,19 +127,23 @@ class RestorePlaybook:
             project = await Ledger(session, TrackedProjects()).project(target.project,
                                                                        with_files=True)
             if project is None:
-                return refused(f"the ledger has no record of project {target.project}")
+                return Plan.refused(self.name, target, reason,
+                                    f"the ledger has no record of project {target.project}",
+                                    options=opts)
             found = await scope(session, project, target, opts, ctx.incident_id)
         if found.blockers:
-            return refused(*found.blockers, as_of=found.as_of)
+            return Plan.refused(self.name, target, reason, *found.blockers, options=opts,
+                                as_of=found.as_of)
         chosen, notes = found.chosen, found.notes
         index = await ctx.admin.project(project.name)
         steps, problems, present = await self._file_steps(project.name, chosen, index, ctx, notes)
         if problems and not opts["skip_missing"]:
             ok = len(chosen) - present - len(problems)
-            return refused(*problems, f"{len(problems)} file(s) cannot be restored from "
-                           f"{ctx.storage.kind} storage, so nothing will be restored; "
-                           f"--skip-missing restores the other {ok} deliberately",
-                           as_of=found.as_of)
+            return Plan.refused(self.name, target, reason,
+                                *problems, f"{len(problems)} file(s) cannot be restored from "
+                                f"{ctx.storage.kind} storage, so nothing will be restored; "
+                                f"--skip-missing restores the other {ok} deliberately",
+                                options=opts, as_of=found.as_of)
         notes += [f"skipped (--skip-missing): {p}" for p in problems]
         if present:
             notes.append(f"{present} file(s) are already on the index with the same sha256")

@@ -33,9 +33,6 @@ async def plan_devpi_restore(name: str, target: Target, reason: str, opts: dict[
     (the restore then plans from the PyPI ledger, as for a public project)."""
     index = getattr(ctx.admin, "index", "")
 
-    def refused(*blockers: str) -> Plan:
-        return Plan(name, target, reason, (), opts, (), blockers)
-
     project = canonicalize(target.project or "")
     async with ctx.sessions() as session:
         base = (DevpiFile.index == index, DevpiFile.project == project)
@@ -50,8 +47,9 @@ async def plan_devpi_restore(name: str, target: Target, reason: str, opts: dict[
             query = query.where(DevpiFile.filename == target.filename)
         files = list((await session.execute(query.order_by(DevpiFile.id))).scalars())
     if not files:
-        return refused(f"nothing of {target.describe()} was removed from {index} at serial "
-                       f"{latest}, the latest removal")
+        return Plan.refused(name, target, reason,
+                            f"nothing of {target.describe()} was removed from {index} at serial "
+                            f"{latest}, the latest removal", options=opts)
     on_index = await ctx.admin.project(project)
     steps: list[Step] = []
     problems: list[str] = []
@@ -87,8 +85,10 @@ async def plan_devpi_restore(name: str, target: Target, reason: str, opts: dict[
                   "requires_python": None, "upload_time": None, "path": file.blob_path,
                   "blob_version": found.version_id}))
     if problems and not opts.get("skip_missing"):
-        return refused(*problems, f"{len(problems)} file(s) cannot be restored, so nothing "
-                                  "will be; --skip-missing restores the others deliberately")
+        return Plan.refused(name, target, reason,
+                            *problems, f"{len(problems)} file(s) cannot be restored, so nothing "
+                                       "will be; --skip-missing restores the others deliberately",
+                            options=opts)
     notes += [f"skipped (--skip-missing): {p}" for p in problems]
     head = [Step(key=f"release:{version}", action="create-release",
                  summary=f"register release {project} {version} on {index}",

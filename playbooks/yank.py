@@ -26,22 +26,22 @@ class _YankBase:
 
     async def plan(self, target: Target, reason: str, options: Mapping[str, Any],
                    ctx: PlaybookContext) -> Plan:
-        def refused(*why: str) -> Plan:
-            return Plan(self.name, target, reason, (), {}, (), why)
-
         if not target.project or not target.version:
-            return refused(f"{self.name} needs a project and a version")
+            return Plan.refused(self.name, target, reason, f"{self.name} needs a project and a version")
         if self.yanked and not reason.strip():
-            return refused("a yank needs a reason (installers show it to users)")
+            return Plan.refused(self.name, target, reason,
+                                "a yank needs a reason (installers show it to users)")
         if (why := ctx.admin.unsupported("yank")) is not None:
-            return refused(why)
+            return Plan.refused(self.name, target, reason, why)
         project = await ctx.admin.project(target.project)
         release = project.releases.get(target.version) if project else None
         if project is None or release is None:
-            return refused(f"{target.project} {target.version} does not exist on the index")
+            return Plan.refused(self.name, target, reason,
+                                f"{target.project} {target.version} does not exist on the index")
         if release.quarantined:  # as Warehouse's yank / unyank views refuse it
-            return refused(f"{project.name} {target.version} is in quarantine; clear that "
-                           "first (unquarantine --version)")
+            return Plan.refused(self.name, target, reason,
+                                f"{project.name} {target.version} is in quarantine; clear that "
+                                "first (unquarantine --version)")
         wanted_reason = reason if self.yanked else ""
         if release.yanked == self.yanked and release.yanked_reason == wanted_reason:
             state = "yanked" if self.yanked else "not yanked"
