@@ -7,6 +7,7 @@ database as Warehouse's admin view leaves it; then the incident closes on the ve
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from playbooks.wiring import Backends
 from tests.support.dists import wheel
 from tests.support.reports import naive_now, report, trust
 from tests.support.slack import ADMINS, ALICE, BOB, Harness, finding, running
-from tests.support.warehouse_db import Seeder, diff, dsn, feed_ledger, snapshot
+from tests.support.warehouse_db import Seeder, TableDiff, diff, dsn, feed_ledger, snapshot
 
 pytestmark = pytest.mark.service
 
@@ -114,35 +115,77 @@ def _as_warehouse_writes(key: str, entry: dict[str, Any], action: str, actor: st
     assert abs((datetime.now(UTC) - created).total_seconds()) < 120
 
 
+async def _report(c: Case, **more: Any) -> uuid.UUID:
+    """A malware report on evil-pkg by hunter, made a minute ago, as Warehouse writes it."""
+    return await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1), **more)
+
+
+async def _incident(c: Case) -> int:
+    """The reports source reads the reports: one incident, its message posted to Slack."""
+    [iid] = (await c.source.poll()).incidents
+    await c.slack.deliver()
+    return iid
+
+
+async def _request(c: Case, iid: int, playbook: str, reason: str, *,
+                   release: bool = False) -> dict[str, Any]:
+    """ALICE presses the incident message's ``playbook`` button (a signed request), picks the
+    reported release in the plan modal when ``release`` (else the default target) and
+    submits it with ``reason``; returns the plan modal she submitted."""
+    await c.slack.click(f"inc_pb:{playbook}", str(iid), user=ALICE)
+    await c.slack.idle()
+    view = c.slack.latest_view()
+    if release:
+        select = view["blocks"][1]["elements"][0]
+        assert [o["value"] for o in select["options"]] == ["0", "1"]  # the project, the release
+        await c.slack.modal_action(view, {"action_id": "plan_target", "type": "static_select",
+                                          "selected_option": {"value": "1"}})
+        await c.slack.idle()
+        view = c.slack.latest_view()
+    await c.slack.submit(view, reason)
+    await c.slack.settle()
+    return view
+
+
+@dataclass
+class Verdict:
+    view: dict[str, Any]  # the plan modal ALICE submitted
+    changes: dict[str, TableDiff]  # Warehouse's database from before the press to after the run
+
+    @property
+    def plan(self) -> str:
+        return _text(self.view)
+
+
+async def _verdict(c: Case, iid: int, playbook: str, reason: str, *, run: int = 1,
+                   release: bool = False) -> Verdict:
+    """:func:`_request`, then the destructive run #``run`` waits for a second admin: BOB
+    approves it and it runs to the end."""
+    before = await snapshot(c.url)
+    view = await _request(c, iid, playbook, reason, release=release)
+    assert c.slack.posted(f"run:{run}").text.endswith(f"run #{run} awaiting_approval")
+    await c.slack.click("run_approve", str(run), user=BOB)
+    await c.slack.settle()
+    assert c.slack.posted(f"run:{run}").text.endswith(f"run #{run} done")
+    return Verdict(view, diff(before, await snapshot(c.url)))
+
+
 async def test_remove_malware_from_the_incident_message(
         warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        oid = await report(c.conn, "evil-pkg", "hunter", version=None,
-                           created=naive_now(minutes=-1))
-        polled = await c.source.poll()
-        [iid] = polled.incidents
-        await c.slack.deliver()
+        oid = await _report(c)
+        iid = await _incident(c)
         root = c.slack.posted(f"incident:{iid}")
         assert root.text.startswith(f"[CRITICAL] #{iid} Malware report: evil-pkg")
         buttons = _buttons(root)
         for name in ("not-malware", "quarantine", "remove-malware"):
             assert f"inc_pb:{name}" in buttons
 
-        before = await snapshot(c.url)
-        await c.slack.click("inc_pb:remove-malware", str(iid), user=ALICE)
-        await c.slack.idle()
-        view = c.slack.latest_view()
-        plan = _text(view)
-        assert "freeze account mallory" in plan and "prohibit the project name evil-pkg" in plan
-        await c.slack.submit(view, "credential stealer, confirmed by hunter")
-        await c.slack.settle()
-        assert c.slack.posted("run:1").text.endswith("run #1 awaiting_approval")
-        await c.slack.click("run_approve", "1", user=BOB)
-        await c.slack.settle()
-        assert c.slack.posted("run:1").text.endswith("run #1 done")
-
-        changes = diff(before, await snapshot(c.url))
+        verdict = await _verdict(c, iid, "remove-malware", "credential stealer, confirmed by hunter")
+        assert "freeze account mallory" in verdict.plan
+        assert "prohibit the project name evil-pkg" in verdict.plan
+        changes = verdict.changes
         # Warehouse's remove_malware_for_project: the owner frozen with an account_abuse
         # observation, the verdict on the report, the name prohibited, the project gone.
         users = changes["users"].changed
@@ -153,9 +196,9 @@ async def test_remove_malware_from_the_incident_message(
         [abuse] = changes["user_observations"].added
         assert (abuse["kind"], abuse["summary"], abuse["payload"]) == (
             "account_abuse", "Account frozen due to malware report", {"project_name": "evil-pkg"})
-        [verdict] = changes["project_observations"].changed
-        assert verdict["related_id"][1] is None  # the project row went after the verdict
-        key, entry = _entry(verdict["actions"][1])
+        [observation] = changes["project_observations"].changed
+        assert observation["related_id"][1] is None  # the project row went after the verdict
+        key, entry = _entry(observation["actions"][1])
         _as_warehouse_writes(key, entry, "remove_malware", "admin")
         [banned] = changes["prohibited_project_names"].added
         assert (banned["name"], banned["observation_kind"], banned["comment"]) == (
@@ -165,7 +208,7 @@ async def test_remove_malware_from_the_incident_message(
         row = await c.conn.fetchrow("SELECT related_name, actions FROM project_observations "
                                     "WHERE id = $1", oid)
         assert row["related_name"] == "Project(name='evil-pkg')"
-        assert json.loads(row["actions"]) == verdict["actions"][1]
+        assert json.loads(row["actions"]) == observation["actions"][1]
 
         # The reports are decided: the incident closes on the verdict.
         assert (await c.slack.incident(iid)).status == Status.MITIGATED
@@ -183,9 +226,8 @@ async def test_not_malware_from_the_warden_command(
         warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
-        [iid] = (await c.source.poll()).incidents
-        await c.slack.deliver()
+        await _report(c)
+        iid = await _incident(c)
         before = await snapshot(c.url)
         await c.slack.command("not-malware evil-pkg")
         await c.slack.idle()
@@ -215,13 +257,9 @@ async def test_warehouse_verdict_meanwhile_cancels_the_waiting_run(
         warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
-        [iid] = (await c.source.poll()).incidents
-        await c.slack.deliver()
-        await c.slack.click("inc_pb:remove-malware", str(iid), user=ALICE)
-        await c.slack.idle()
-        await c.slack.submit(c.slack.latest_view(), "looks bad")
-        await c.slack.settle()
+        await _report(c)
+        iid = await _incident(c)
+        await _request(c, iid, "remove-malware", "looks bad")
         # Meanwhile an admin decides in Warehouse's own UI.
         await c.conn.execute(
             "UPDATE project_observations SET actions = jsonb_build_object("
@@ -243,30 +281,23 @@ async def test_remove_malware_confirms_the_report_of_a_removed_project(
         warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        oid = await _report(c)
         # Removed in Warehouse (an admin's "remove project") before anyone decided.
         await c.conn.execute("UPDATE project_observations SET related_id = NULL")
         await c.seed.journal("evil-pkg", None, "remove project", "admin")
         await c.conn.execute("DELETE FROM projects WHERE name = 'evil-pkg'")
-        [iid] = (await c.source.poll()).incidents
-        await c.slack.deliver()
+        iid = await _incident(c)
         assert "no longer on the index" in (await c.slack.incident(iid)).summary
-        before = await snapshot(c.url)
-        await c.slack.click("inc_pb:remove-malware", str(iid), user=ALICE)
-        await c.slack.idle()
-        view = c.slack.latest_view()
-        assert "record the verdict confirm_malware on 1 open malware report(s)" in _text(view)
-        await c.slack.submit(view, "confirmed: the removed project was malware")
-        await c.slack.settle()
-        await c.slack.click("run_approve", "1", user=BOB)
-        await c.slack.settle()
-        changes = diff(before, await snapshot(c.url))
+        verdict = await _verdict(c, iid, "remove-malware",
+                                 "confirmed: the removed project was malware")
+        assert "record the verdict confirm_malware on 1 open malware report(s)" in verdict.plan
+        changes = verdict.changes
         assert set(changes) == {"project_observations", "prohibited_project_names"}
-        [verdict] = changes["project_observations"].changed
-        key, entry = _entry(verdict["actions"][1])
+        [observation] = changes["project_observations"].changed
+        key, entry = _entry(observation["actions"][1])
         _as_warehouse_writes(key, entry, "confirm_malware", "admin")
         row = await c.conn.fetchrow("SELECT actions FROM project_observations WHERE id = $1", oid)
-        assert json.loads(row["actions"]) == verdict["actions"][1]
+        assert json.loads(row["actions"]) == observation["actions"][1]
         assert await c.source.settle() == [iid]
         assert (await c.slack.incident(iid)).status == Status.RESOLVED
 
@@ -277,9 +308,8 @@ async def test_an_unacknowledged_report_is_paged_to_the_second_channel(
     cfg = ReportsSection(escalate_after_minutes=120, escalate_channel="#pypi-oncall",
                          escalate_mention=["S0ONCALL1", "U0ADMIN22"])
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch, cfg) as c:
-        await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
-        [iid] = (await c.source.poll()).incidents
-        await c.slack.deliver()
+        await _report(c)
+        iid = await _incident(c)
         root = c.slack.posted(f"incident:{iid}")
         opened = (await c.slack.incident(iid)).created_at
         later = opened + timedelta(minutes=125)
@@ -318,7 +348,7 @@ async def test_remove_malware_in_error_is_undone_by_restore(
     """The reported project joins the ledger when its report is read (files, digests,
     roles from the index's database), so Remove malware made in error is undone."""
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        oid = await _report(c)
         [iid] = (await c.source.poll()).incidents
         files = {r["filename"]: (r["sha256_digest"], r["blake2_256_digest"], r["path"])
                  for r in await c.conn.fetch("SELECT * FROM release_files")}
@@ -370,41 +400,19 @@ async def test_remove_malware_in_error_is_undone_by_restore(
             "SELECT actions FROM project_observations WHERE id = $1", oid)) == noted
 
 
-async def _pick_release(c: Case, iid: int, playbook: str, reason: str) -> dict[str, Any]:
-    """Click the verdict button, pick the reported release in the plan modal, submit."""
-    await c.slack.click(f"inc_pb:{playbook}", str(iid), user=ALICE)
-    await c.slack.idle()
-    view = c.slack.latest_view()
-    select = view["blocks"][1]["elements"][0]
-    assert [o["value"] for o in select["options"]] == ["0", "1"]  # the project, release 2.0
-    await c.slack.modal_action(view, {"action_id": "plan_target", "type": "static_select",
-                                      "selected_option": {"value": "1"}})
-    await c.slack.idle()
-    view = c.slack.latest_view()
-    await c.slack.submit(view, reason)
-    await c.slack.settle()
-    return view
-
-
 async def test_release_verdicts_pick_the_reported_release(
         warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        oid = await report(c.conn, "evil-pkg", "hunter", version="2.0",
-                           created=naive_now(minutes=-1),
-                           inspector_url="https://inspector.pypi.io/project/evil-pkg/2.0/")
+        oid = await _report(c, version="2.0",
+                            inspector_url="https://inspector.pypi.io/project/evil-pkg/2.0/")
         # A report on the project naming release 2.0 in its inspector link, too.
-        named = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1),
-                             inspector_url="https://inspector.pypi.io/project/evil-pkg/2.0/x.py")
-        [iid] = (await c.source.poll()).incidents
-        await c.slack.deliver()
+        named = await _report(c, inspector_url="https://inspector.pypi.io/project/evil-pkg/2.0/x.py")
+        iid = await _incident(c)
 
-        before = await snapshot(c.url)
-        view = await _pick_release(c, iid, "quarantine", "2.0 only, while we look")
-        assert "quarantine release evil-pkg 2.0" in _text(view)
-        await c.slack.click("run_approve", "1", user=BOB)
-        await c.slack.settle()
-        changes = diff(before, await snapshot(c.url))
+        verdict = await _verdict(c, iid, "quarantine", "2.0 only, while we look", release=True)
+        assert "quarantine release evil-pkg 2.0" in verdict.plan
+        changes = verdict.changes
         # quarantine_release: lifecycle of the release, event, journal; no verdict.
         [release] = changes["releases"].changed
         assert release["lifecycle_status"] == (None, "quarantine-enter")
@@ -413,23 +421,21 @@ async def test_release_verdicts_pick_the_reported_release(
         assert [j["action"] for j in changes["journals"].added] == ["release quarantined"]
         assert "project_observations" not in changes and "users" not in changes
 
-        before = await snapshot(c.url)
-        view = await _pick_release(c, iid, "remove-malware", "2.0 steals tokens")
-        assert "remove release evil-pkg 2.0" in _text(view)
-        await c.slack.click("run_approve", "2", user=BOB)
-        await c.slack.settle()
-        changes = diff(before, await snapshot(c.url))
+        verdict = await _verdict(c, iid, "remove-malware", "2.0 steals tokens", run=2,
+                                 release=True)
+        assert "remove release evil-pkg 2.0" in verdict.plan
+        changes = verdict.changes
         assert [j["action"] for j in changes["journals"].added] == ["remove release"]
         assert [(e["tag"], e["additional"]) for e in changes["project_events"].added] == [
             ("project:release:remove", {"submitted_by": "admin", "canonical_version": "2",
                                         "reason": "2.0 steals tokens"})]
-        [verdict] = changes["project_observations"].changed
-        key, entry = _entry(verdict["actions"][1])
+        [observation] = changes["project_observations"].changed
+        key, entry = _entry(observation["actions"][1])
         _as_warehouse_writes(key, entry, "remove_release", "admin", versions=["2.0"],
                              reason="2.0 steals tokens")
         row = await c.conn.fetchrow("SELECT actions FROM project_observations WHERE id = $1",
                                     named)
-        assert json.loads(row["actions"]) == verdict["actions"][1]
+        assert json.loads(row["actions"]) == observation["actions"][1]
         # The release report's parent went: it keeps its name and version.
         gone = await c.conn.fetchrow("SELECT related_id, related_name FROM "
                                      "release_observations WHERE id = $1", oid)
@@ -441,31 +447,19 @@ async def test_quarantine_project_from_the_incident_message(
         warehouse_url: str, sqlite_url: str, tmp_path: Path, no_env: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
-        [iid] = (await c.source.poll()).incidents
-        await c.slack.deliver()
+        oid = await _report(c)
+        iid = await _incident(c)
         assert "inc_pb:quarantine" in _buttons(c.slack.posted(f"incident:{iid}"))
 
-        before = await snapshot(c.url)
-        await c.slack.click("inc_pb:quarantine", str(iid), user=ALICE)
-        await c.slack.idle()
-        view = c.slack.latest_view()
+        verdict = await _verdict(c, iid, "quarantine", "hold it while we read the code")
         # The whole project is the default target (release 1.0, named by the inspector
         # link, is the other choice).
-        select = view["blocks"][1]["elements"][0]
+        select = verdict.view["blocks"][1]["elements"][0]
         assert [o["value"] for o in select["options"]] == ["0", "1"]
         assert select["initial_option"]["value"] == "0"
-        plan = _text(view)
-        assert "quarantine evil-pkg" in plan and "freezes the accounts with a role on it: " \
-            "mallory" in plan
-        await c.slack.submit(view, "hold it while we read the code")
-        await c.slack.settle()
-        assert c.slack.posted("run:1").text.endswith("run #1 awaiting_approval")
-        await c.slack.click("run_approve", "1", user=BOB)
-        await c.slack.settle()
-        assert c.slack.posted("run:1").text.endswith("run #1 done")
-
-        changes = diff(before, await snapshot(c.url))
+        assert "quarantine evil-pkg" in verdict.plan and "freezes the accounts with a role on " \
+            "it: mallory" in verdict.plan
+        changes = verdict.changes
         # Warehouse's quarantine_project (utils/project.py): the lifecycle with its note and
         # time, a project:quarantine:enter event, the journal, the project's users frozen.
         # The verdict view writes no actions entry: the reports stay open.
@@ -507,7 +501,7 @@ async def test_two_entries_in_one_second_are_both_kept(
     """``actions`` is keyed by the second: an entry written within the second of another
     (a machine's verdict, then its undo) waits for the next second rather than replace it."""
     async with case(warehouse_url, sqlite_url, tmp_path, monkeypatch) as c:
-        oid = await report(c.conn, "evil-pkg", "hunter", created=naive_now(minutes=-1))
+        oid = await _report(c)
         assert c.slack.deps.actions is not None and c.slack.deps.actions.backends is not None
         admin = c.slack.deps.actions.backends.admin
         for verdict in ("quarantine_release", "remove_release"):
