@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -11,32 +10,24 @@ from pathlib import Path
 import pytest
 
 from bot.store.migrate import upgrade
-from tests.support.pg import asyncpg_url, pg_admin
+from tests.support.pg import asyncpg_url, database
 
 pytest_plugins = ["tests.support.indexdouble", "tests.support.playbooks",
                   "tests.support.devpi_primary"]
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    name = f"warden_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with database(f"warden_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}") as name:
         upgrade(asyncpg_url(name))
         yield name
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database of its own."""
-    name = f"warden_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    try:
+    with database(f"warden_t_{uuid.uuid4().hex[:12]}", template=pg_template) as name:
         yield asyncpg_url(name)
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

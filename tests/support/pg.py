@@ -3,7 +3,10 @@ own database, cloned from a template built once per session."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import asyncpg
 
@@ -17,6 +20,18 @@ async def pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@contextmanager
+def database(name: str, template: str | None = None) -> Iterator[str]:
+    """Database ``name`` on the test server (a clone of ``template`` when given) for the
+    ``with`` block; dropped after it, even while connections to it are still open."""
+    clone = f' TEMPLATE "{template}"' if template is not None else ""
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"{clone}'))
+    try:
+        yield name
+    finally:
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def asyncpg_url(database: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from playbooks.index_admin.devpi_local import LocalDevpi, start_local_devpi
 from tests.support.indexdouble import IndexDouble
-from tests.support.pg import PG_SERVER, asyncpg_url, pg_admin
+from tests.support.pg import PG_SERVER, asyncpg_url, database
 from tests.support.warehouse_db import load_schema
 from tests.support.world import World, build_world
 
@@ -36,24 +36,16 @@ async def world_any_store(index_double: IndexDouble, store_url: str, no_env: Non
 @pytest.fixture(scope="session")
 def warehouse_template() -> Iterator[str]:
     """A database built from tests/fixtures/warehouse-schema.sql, to clone per test."""
-    name = f"warden_whtpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with database(f"warden_whtpl_{os.getpid()}_{uuid.uuid4().hex[:6]}") as name:
         asyncio.run(load_schema(f"{PG_SERVER}/{name}"))
         yield name
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
 def warehouse_url(warehouse_template: str) -> Iterator[str]:
     """A fresh, empty Warehouse database of its own (asyncpg URL)."""
-    name = f"warden_wh_{uuid.uuid4().hex[:12]}"
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{warehouse_template}"'))
-    try:
+    with database(f"warden_wh_{uuid.uuid4().hex[:12]}", template=warehouse_template) as name:
         yield asyncpg_url(name)
-    finally:
-        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # -- S3 ----------------------------------------------------------------------------------
