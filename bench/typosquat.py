@@ -8,7 +8,8 @@ read, check, output; target <= 20 s), its wall-clock and CPU seconds (the CPU fi
 the steadier one on a shared machine); the in-process scan alone; and,
 measured in the same run on the same random sample of 2,000 names, the per-name time
 of a brute-force baseline (rapidfuzz Levenshtein distance <= 2 against every protected
-name) against the detector's, best of 5 alternating passes each (target >= 50x).
+name) against the detector's, best of 5 alternating passes each (for reference: the
+50x target of the speed work is superseded by issue 19's, the end-to-end scan).
 Needs `rapidfuzz` (the `bench` extra).
 """
 
@@ -36,7 +37,7 @@ from detectors.typosquat.slips import slips
 from detectors.typosquat.verdict import Analyzer
 
 NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "pypi-project-names.txt.gz"
-SCAN_TARGET, RATIO_TARGET = 20.0, 50.0
+SCAN_TARGET = 20.0
 
 
 def cli_scan(path: Path) -> tuple[float, float, int]:
@@ -157,9 +158,8 @@ def main(argv: list[str] | None = None) -> int:
           f"baseline (rapidfuzz Levenshtein <= 2 vs {len(protected)} names) "
           f"{us['baseline']:.0f} us, detector (all techniques) {us['detector']:.1f} us = "
           f"{ratio:.0f}x (medians: {median_ratio:.0f}x), its edit-distance part alone "
-          f"{us['edits']:.1f} us = {edit_ratio:.0f}x; target >= {RATIO_TARGET:.0f}x: "
-          f"{'met' if ratio >= RATIO_TARGET else 'MISSED'}")
-    return 0 if wall <= SCAN_TARGET and ratio >= RATIO_TARGET else 1
+          f"{us['edits']:.1f} us = {edit_ratio:.0f}x")
+    return 0 if wall <= SCAN_TARGET else 1
 
 
 if __name__ == "__main__":

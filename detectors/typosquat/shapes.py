@@ -249,12 +249,12 @@ def joined(index: ProtectedIndex, c: str, out: list[Match]) -> None:
         if rt is None:
             continue
         lt = exact.get(left)
-        if lt is not None:
-            if (min(len(left), len(right)) >= MIN_COMBO_BASE and index.pair(lt)
-                    and index.pair(rt) and c.split("-", 1)[0] not in index.hosts):
-                phrase = f"joins the protected `{left}` and `{right}`"
-                out.append(Match(lt, (T.COMBOSQUAT,), phrase))
-                out.append(Match(rt, (T.COMBOSQUAT,), phrase))
+        if lt is not None and (min(len(left), len(right)) >= MIN_COMBO_BASE and index.pair(lt)
+                               and index.pair(rt) and c.split("-", 1)[0] not in index.hosts):
+            phrase = f"joins the protected `{left}` and `{right}`"
+            out.append(Match(lt, (T.COMBOSQUAT,), phrase))
+            out.append(Match(rt, (T.COMBOSQUAT,), phrase))
+        # A squat word that is also some project's name (`update`, `secure`) is still one.
         elif len(right) >= MIN_COMBO_BASE and all(
             t in _SQUAT or (t in _GENERIC and _worth(index, rt)) for t in left.split("-")
         ):

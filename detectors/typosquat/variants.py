@@ -17,9 +17,12 @@ from detectors.typosquat.keyboard import HOMOGLYPHS, MULTI_HOMOGLYPHS, NEIGHBOUR
 from detectors.typosquat.techniques import Technique
 from detectors.typosquat.verdict import (
     BIT_FLIP_TOP,
+    FIRST_LETTER_TOP,
     GENERIC_LONG,
     GENERIC_MIN_LENGTH,
+    REORDER_TOP,
     SHORT_NAME,
+    SHORT_SHAPE_TOP,
     Analyzer,
 )
 
@@ -252,17 +255,47 @@ def scopes(analyzer: Analyzer) -> dict[str, list[str]]:
     def top(rank: int | None, limit: int) -> bool:
         return rank is not None and rank <= limit
 
-    shaped = [e.name for e in entries if top(e.rank, analyzer.shape_top)]
+    shaped = [e.name for e in entries if top(e.rank, analyzer.shape_top if len(
+        e.name.replace("-", "")) > 6 else min(analyzer.shape_top, SHORT_SHAPE_TOP))]
     weak = [e.name for e in entries
             if len(e.name) >= SHORT_NAME or top(e.rank, analyzer.short_name_top)]
     generic = [e.name for e in entries if len(e.name) >= GENERIC_LONG or (
         len(e.name) >= GENERIC_MIN_LENGTH and top(e.rank, analyzer.any_slip_top))]
     scope = {label: shaped for label in ("affix", "version-suffix", "combosquat",
                                          "python glued")}
-    scope.update({label: weak for label in ("omission", "adjacent-key", "neighbour-insertion",
-                                            "vowel replaced")})
+    scope.update({label: weak for label in (
+        "omission", "adjacent-key", "neighbour-insertion", "vowel replaced", "transposition",
+        "homoglyph", "character moved two places")})
     scope["bit-flip"] = [e.name for e in entries if top(e.rank, BIT_FLIP_TOP)]
     scope["extra letter inside a word"] = generic
     scope["vowel-change"] = [e.name for e in entries if len(e.name) >= 7]
     scope["two-typos"] = [e.name for e in analyzer.index.entries if e.two_typos]
+    scope["word-reorder"] = [e.name for e in entries if "-" in e.name and top(e.rank, REORDER_TOP)]
     return scope
+
+
+# The slips whose variants of a name beyond the top FIRST_LETTER_TOP keep its first letter
+# (the detector's rule: squats keep it); doubling it or drawing it alike is a slip of its own.
+FIRST_LETTER_KEPT = frozenset({
+    "omission", "transposition", "adjacent-key", "neighbour-insertion", "bit-flip",
+    "vowel-change", "two-typos", "character moved two places",
+})
+
+
+def keeping_first_letter(make: Generator, popular: frozenset[str]) -> Generator:
+    """`make`, its variants of a name beyond the top FIRST_LETTER_TOP (not in `popular`)
+    keeping the name's first letter: a few tries, then none (out of scope)."""
+
+    def kept(name: str, rng: random.Random) -> str | None:
+        for _ in range(10):
+            variant = make(name, rng)
+            if variant is None or name in popular or variant[0] == name[0]:
+                return variant
+        return None
+
+    return kept
+
+
+def first_letter_popular(analyzer: Analyzer) -> frozenset[str]:
+    return frozenset(e.name for e in analyzer.index.entries
+                     if e.rank is not None and e.rank <= FIRST_LETTER_TOP)

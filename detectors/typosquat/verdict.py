@@ -2,7 +2,8 @@
 
 A match counts only when the imitated name is long enough for the technique to mean
 something (a one-letter change to a four-letter name is mostly another word) or, for
-the weaker techniques, popular enough to be worth squatting; when the candidate is not
+the weaker techniques, popular enough to be worth squatting; a slip of the first letter
+only on the most squatted names (squats keep it); when the candidate is not
 itself an established project (its own rank is not `established_rank_ratio` times
 further down than the target's); and when the pair is not allowlisted. Its score is the
 technique's strength, nudged by the target's popularity; the verdict is the
@@ -46,6 +47,9 @@ _SLIPS = frozenset({
     T.OMISSION, T.REPETITION, T.TRANSPOSITION, T.ADJACENT_KEY, T.NEIGHBOUR_INSERTION,
     T.HOMOGLYPH, T.BIT_FLIP, T.VOWEL, T.TWO_TYPOS,
 })
+# A first letter typed twice or drawn alike is still read as the name (`fflask`, `Iogging`).
+_FIRST_LETTER_KEPT = frozenset({T.REPETITION, T.HOMOGLYPH, T.INVISIBLE})
+_SHORT_WORDS = frozenset({T.TRANSPOSITION, T.HOMOGLYPH, T.MOVED})
 # Affixes, versions and combo words: counted for the popular names (`shape_top`) only.
 _SHAPED = frozenset({T.AFFIX, T.VERSION_SUFFIX, T.COMBOSQUAT})
 MIN_NAME_TARGET = 5  # shortest target for the name-shape techniques (separator, affix...)
@@ -65,6 +69,16 @@ SHORT_NAME = 7  # a weak slip on a name shorter than this counts for the popular
 # below it a score stays under the default high_threshold, 0.85 ("worth a glance").
 ALMOST_SURE_TOP = 1000
 WORTH_A_GLANCE_MAX = 0.84
+# Squats keep the first letter (doubling it aside: `fflask`): a slip right there counts on
+# the most squatted names only. None of the 256 tuning squats of a name beyond the top 200
+# changed its first letter; 28 of 40,000 random names were flagged for such a slip.
+FIRST_LETTER_TOP = 200
+# An affix or combo word on a name of 6 letters or fewer (`torch-lib`, `faker-py`) is
+# mostly a project of its own beyond the top 200: 20 of 40,000 random names, 1 tuning squat.
+SHORT_SHAPE_TOP = 200
+# Words of a less popular name in another order (`firestore-mock`, `nacos-python-sdk`) are
+# mostly another project: beyond the top 3,000, 8 of 40,000 random names, no tuning squat.
+REORDER_TOP = 3000
 
 
 def _inside_word(target: str, edit: Edit) -> bool:
@@ -74,6 +88,10 @@ def _inside_word(target: str, edit: Edit) -> bool:
     if at == 0 or at >= len(target) or (edit.old + edit.new).isdigit():
         return False
     return target[at - 1] != "-" and target[at] != "-"
+
+
+def _top(rank: int | None, limit: int) -> bool:
+    return rank is not None and rank <= limit
 
 
 def popularity_bonus(rank: int | None) -> float:
@@ -157,6 +175,11 @@ class Analyzer:
             return True  # the protected name itself, but for invisible characters
         entry = self.index.entries[match.target]
         rank = entry.rank
+        if (first not in _FIRST_LETTER_KEPT and any(e.at == 0 for e in match.edits)
+                and not _top(rank, FIRST_LETTER_TOP)):
+            return False
+        if first is T.WORD_REORDER and not _top(rank, REORDER_TOP):
+            return False
         if first in GENERIC_EDITS or first is T.TWO_TYPOS:
             generic = sum(e.technique in GENERIC_EDITS for e in match.edits)
             if not generic:
@@ -168,6 +191,9 @@ class Analyzer:
             if first is not T.TWO_TYPOS and len(target) >= GENERIC_LONG:
                 top = True  # `custoqtkinter`: one change to a long name is no coincidence
             shortest = GENERIC_MIN_LENGTH - (rank is not None and rank <= TWO_GENERIC_TOP)
+            if (first is T.INSERTION and _top(rank, TWO_GENERIC_TOP)
+                    and all(e.new.isalnum() for e in match.edits)):
+                shortest = 4  # `ritch`, `falask`: 1 of 40,000 random names, 2 tuning squats
             return (generic == 1 and top and len(target) >= shortest
                     and all(_inside_word(target, e) for e in match.edits))
         if first is T.VOWEL and match.edits:
@@ -182,13 +208,19 @@ class Analyzer:
             # ... unless the two vowels are also one bit apart (a/e, e/u, i/a...).
             return (len(edit.old) == len(edit.new) == 1 and bit_flip(edit.old, edit.new)
                     and self._weak_slip_counts(target, rank))
+        if first in _SHORT_WORDS and match.edits and len(target) < SHORT_NAME:
+            # A letter swapped, moved or drawn alike in a short, less popular name is
+            # mostly another word (`anony`, `d3lta`): 17 of 40,000 random names, no tuning
+            # squat. A repeated one still reads as the name (`py-cordd`).
+            return len(target) >= 4 and _top(rank, self.short_name_top)
         if first in STRONG_SLIPS:
             return len(target) >= 4
         if first is T.BIT_FLIP and (rank is None or rank > BIT_FLIP_TOP):
             return False  # `porthog` for `posthog`: mostly another word beyond the top
         if first in _SLIPS:
             return self._weak_slip_counts(target, rank)
-        if first in _SHAPED and (rank is None or rank > self.shape_top):
+        if first in _SHAPED and not _top(rank, self.shape_top if len(target.replace("-", "")) > 6
+                                         else min(self.shape_top, SHORT_SHAPE_TOP)):
             # `sentinel-python`, `pycyclic`, `textx-dev`: wrappers and editions of less
             # popular names are mostly their own projects (0.3% of all names, 40,000
             # sampled, for 9 of the 256 tuning squats).

@@ -91,10 +91,10 @@ def test_scan_protected_names_file_without_header(tmp_path: Path) -> None:
 
 def test_scan_with_the_configured_protected_set(tmp_path: Path) -> None:
     names = tmp_path / "names.txt"
-    names.write_text("matplotliv\nloguru-utf8\nnot-like-anything-at-all\n", encoding="utf-8")
+    names.write_text("matplotliv\naiohttp-util\nnot-like-anything-at-all\n", encoding="utf-8")
     code, stdout, _ = run("scan", "--names", str(names))
     assert code == 0
-    assert [json.loads(x)["target"] for x in stdout.splitlines()] == ["matplotlib", "loguru"]
+    assert [json.loads(x)["target"] for x in stdout.splitlines()] == ["matplotlib", "aiohttp"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

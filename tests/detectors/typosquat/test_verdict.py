@@ -14,7 +14,13 @@ from detectors.typosquat.index import ProtectedIndex
 from detectors.typosquat.protected import read_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import Technique
-from detectors.typosquat.variants import GENERATORS, scopes
+from detectors.typosquat.variants import (
+    FIRST_LETTER_KEPT,
+    GENERATORS,
+    first_letter_popular,
+    keeping_first_letter,
+    scopes,
+)
 from detectors.typosquat.verdict import Analyzer, Verdict, parse_allowlist
 from tests.support import REPO
 
@@ -89,9 +95,12 @@ def test_generated_variants_are_caught(bundled: Analyzer, technique: Technique) 
     # The names the technique is defined for, as the evaluation scopes them.
     targets = scopes(bundled).get(technique.value) or [
         e.name for e in index.entries if len(e.name) >= 5]
+    make = GENERATORS[technique]
+    if technique.value in FIRST_LETTER_KEPT:  # beyond the top 200, as the detector scopes it
+        make = keeping_first_letter(make, first_letter_popular(bundled))
     made = flagged = 0
     while made < 60:
-        variant = GENERATORS[technique](rng.choice(targets), rng)
+        variant = make(rng.choice(targets), rng)
         if variant is None or variant in index:
             continue
         made += 1
@@ -123,3 +132,29 @@ def test_bundled_list_reads_as_ranked_protected_names() -> None:
     with as_file(TOP_PROJECTS) as bundled_list:
         listed = read_protected(bundled_list, limit=3)
     assert listed.names == [("boto3", 1), ("packaging", 2), ("urllib3", 3)]
+
+
+@pytest.mark.parametrize(("candidate", "flagged"), [
+    # A slip of the first letter counts on the top 200 only (squats keep it).
+    ("tequests", True),  # requests, rank 6: `r` -> neighbouring `t`
+    ("fflask", True),  # the first letter doubled still reads as the name
+    ("dnotify", False),  # sdnotify (rank ~10,000) without its first letter
+    ("sfinance", False),  # efinance, first letter replaced
+    # An affix or combo word on a name of 6 letters or fewer: the top 200 only.
+    ("aiohttp-util", True),  # aiohttp, rank 49
+    ("faker-py", False),  # faker, rank ~430
+    # Words of a name beyond the top 3,000 in another order are mostly another project.
+    ("firestore-mock", False),
+    # A letter swapped in a short name beyond the top 1,000 is mostly another word.
+    ("anony", False),  # annoy
+    # Any letter inserted inside a word of a top-200 name, however short.
+    ("falask", True),
+    ("ritch", True),
+    ("i-dna", False),  # but not a separator in a four-letter one
+    # A squat word before a popular name, even when the word is some project's name too.
+    ("update-pyjwt", True),
+    ("secure-types-cffi", True),
+])
+def test_popularity_rules(bundled: Analyzer, candidate: str, flagged: bool) -> None:
+    """Each rule of issue 19's noise control, both ways, on the bundled ranks."""
+    assert bundled.check(candidate).flagged is flagged, bundled.check(candidate)
