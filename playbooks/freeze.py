@@ -106,10 +106,6 @@ def _check(step: Step, account: IndexAccount) -> Check:
     return Check(step.summary, email is not None and not email.verified)
 
 
-def _refused(name: str, target: Target, reason: str, *why: str) -> Plan:
-    return Plan(name, target, reason, (), {}, (), why)
-
-
 def _domains(account: IndexAccount) -> list[str]:
     """The domains of the account's verified addresses (Warehouse's ``Email.domain``)."""
     return list(dict.fromkeys(e.email.split("@")[-1].lower() for e in account.emails
@@ -161,7 +157,7 @@ class FreezePlaybook:
         opts = {"unverify_emails": unverify, "block_password_reset": block,
                 "prohibit_shared_domains": shared}
         if not target.account:
-            return _refused(self.name, target, reason, "freeze needs an account")
+            return Plan.refused(self.name, target, reason, "freeze needs an account")
         wanted = ["freeze"] + ["unverify-email"] * unverify + ["prohibit-password-reset"] * block
         why = [w for a in wanted if (w := ctx.admin.unsupported(a)) is not None]
         account = await ctx.admin.account(target.account)
@@ -211,10 +207,10 @@ class UnfreezePlaybook:
     async def plan(self, target: Target, reason: str, options: Mapping[str, Any],
                    ctx: PlaybookContext) -> Plan:
         if not target.account:
-            return _refused(self.name, target, reason, "unfreeze needs an account")
+            return Plan.refused(self.name, target, reason, "unfreeze needs an account")
         account = await ctx.admin.account(target.account)
         if account is None:
-            return _refused(self.name, target, reason,
+            return Plan.refused(self.name, target, reason,
                             f"account {target.account} does not exist on the index")
         last = await ctx.history("freeze", target.describe())
         frozen_steps = [s for s in (last.steps if last else ()) if s.action == "freeze-account"]
@@ -257,14 +253,14 @@ class UnverifyEmailPlaybook:
     async def plan(self, target: Target, reason: str, options: Mapping[str, Any],
                    ctx: PlaybookContext) -> Plan:
         if not target.email:
-            return _refused(self.name, target, reason, "unverify-email needs an address")
+            return Plan.refused(self.name, target, reason, "unverify-email needs an address")
         if (why := ctx.admin.unsupported("unverify-email")) is not None:
-            return _refused(self.name, target, reason, why)
+            return Plan.refused(self.name, target, reason, why)
         account = await ctx.admin.email_owner(target.email)
         email = next((e for e in account.emails if e.email.lower() == target.email.lower()),
                      None) if account else None
         if account is None or email is None:
-            return _refused(self.name, target, reason, f"no account has {target.email}")
+            return Plan.refused(self.name, target, reason, f"no account has {target.email}")
         if not email.verified:
             return Plan(self.name, target, reason, (), {}, ("the address is already unverified",))
         step = Step(key=f"unverify:{email.email.lower()}", action="unverify-email",
