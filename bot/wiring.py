@@ -24,7 +24,7 @@ from bot.notify.console import ConsoleNotifier
 from bot.pipeline import Pipeline
 from bot.store.connect import no_database_at, open_store
 from bot.store.db import create_engine, is_sqlite, session_factory
-from bot.store.migrate import current_revisions, head_revisions, upgrade_async
+from bot.store.migrate import current_revisions, head_revisions, known_revisions, upgrade_async
 from bot.store.models import Base, CriticalMark
 from detectors.base import Detector
 from detectors.confusion.detector import ConfusionDetector
@@ -43,7 +43,14 @@ class SchemaOutOfDate(Exception):
 async def ensure_schema(engine: AsyncEngine, url: str) -> None:
     """SQLite (embedded, single process) upgrades itself; PostgreSQL must be upgraded
     deliberately with `warden db upgrade`, so replicas never race on a migration."""
-    if await current_revisions(engine) != head_revisions():
+    current = await current_revisions(engine)
+    if unknown := sorted(current - known_revisions()):
+        # Alembic would stop with a traceback on a revision it has no file for.
+        raise SchemaOutOfDate(
+            f"the database was migrated by a newer index-warden (revision(s) "
+            f"{', '.join(unknown)} unknown to this one): run that version, or a store of "
+            "this version's own")
+    if current != head_revisions():
         if not is_sqlite(url):
             raise SchemaOutOfDate(
                 "the database schema is not current: run `warden db upgrade` first")

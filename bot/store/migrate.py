@@ -26,6 +26,12 @@ def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
+def known_revisions() -> set[str]:
+    """Every revision this version of the code has a migration for."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the database at `url` to `revision` (runs its own event loop)."""
     command.upgrade(alembic_config(url), revision)

@@ -86,7 +86,7 @@ class Event(Base):
     project: Mapped[str] = mapped_column(sa.String(512), index=True)
     version: Mapped[str | None] = mapped_column(sa.String(512))
     filename: Mapped[str | None] = mapped_column(sa.Text)
-    user: Mapped[str | None] = mapped_column(sa.String(256))
+    user: Mapped[str | None] = mapped_column(sa.String(256), index=True)
     role: Mapped[str | None] = mapped_column(sa.String(64))
     raw: Mapped[str] = mapped_column(sa.Text)
 

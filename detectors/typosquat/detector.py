@@ -5,7 +5,8 @@ event but `create` (and the first `new release` of a project never seen) returns
 once, and a create whose name resembles nothing costs a few dictionary lookups. Only a
 match reads the store: the batch's own changelog rows (uploader, files), the admins'
 allowlist and the maintainers of both projects (a shared maintainer means the owner of
-the original made the look-alike: not a squat).
+the original made the look-alike: not a squat), and the uploader's other projects in the
+stored changelog, which move the score and so the severity (verdict.score_in_context).
 
 A name holding invisible characters (zero-width, bidi, BOM, soft hyphen) is compared
 without them and raises an incident whatever it resembles: a typosquat of the protected
@@ -23,10 +24,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.events import EventKind, IndexEvent
 from bot.names import canonicalize
@@ -38,13 +40,14 @@ from detectors.typosquat.allowlist import is_allowed
 from detectors.typosquat.names import InvalidName, describe_hidden
 from detectors.typosquat.protected import build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
-from detectors.typosquat.verdict import Analyzer, Verdict
+from detectors.typosquat.verdict import ESTABLISHED_DAYS, Analyzer, Verdict, score_in_context
 
 log = structlog.get_logger(__name__)
 
 PLAYBOOKS = ("quarantine", "yank", "freeze")  # "false positive" is an incident status
 MAX_FOLLOWING = 500  # changelog rows of the batch read for a flagged project's uploads
 MAX_LISTED_FILES = 50
+MAX_LISTED_PROJECTS = 20
 _JUDGED_LIMIT = 100_000  # names remembered as already judged (first release skip)
 
 
@@ -55,6 +58,22 @@ class Uploads:
     owners: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Uploaders:
+    """The uploaders' other projects, as far as the stored changelog tells (the bot reads
+    the index's changelog from where it started, not its whole history)."""
+
+    others: list[str] = field(default_factory=list)
+    established: list[str] = field(default_factory=list)  # known ESTABLISHED_DAYS or more
+
+    def describe(self) -> str:
+        if not self.others:
+            return "the uploader owns no other project the bot knows of"
+        shown = ", ".join(self.others[:MAX_LISTED_PROJECTS])
+        return (f"the uploader owns {len(self.others)} other project(s) ({shown}), "
+                f"{len(self.established)} of them known for {ESTABLISHED_DAYS} days or more")
 
 
 class TyposquatDetector(NoSharedWork):
@@ -121,7 +140,8 @@ class TyposquatDetector(NoSharedWork):
             return []
         if not hidden and await self._shared_maintainer(ctx, event, verdict, uploads):
             return []
-        return [self._finding(event, verdict, uploads)]
+        people = await self._uploaders(ctx, uploads, event)
+        return [self._finding(event, verdict, uploads, people)]
 
     async def sweep(self, ctx: Context) -> list[Finding]:
         """Scheduled: protect the projects that became critical since the last time."""
@@ -170,6 +190,22 @@ class TyposquatDetector(NoSharedWork):
             elif row.kind == EventKind.ADD_FILE.value and row.filename:
                 found.files.append(row.filename)
         return found
+
+    async def _uploaders(self, ctx: Context, uploads: Uploads, event: IndexEvent) -> Uploaders:
+        """The other projects the uploaders were given a role on in the stored changelog
+        (`add Owner mallory`), oldest first: what the bot has read since it started."""
+        if not uploads.owners:
+            return Uploaders()
+        first = func.min(Event.at)
+        rows = (await ctx.session.execute(
+            select(Event.project, first)
+            .where(Event.user.in_(uploads.owners), Event.kind == EventKind.ROLE_ADD.value)
+            .group_by(Event.project).order_by(first).limit(MAX_FOLLOWING)
+        )).all()
+        since, candidate = event.at - timedelta(days=ESTABLISHED_DAYS), canonicalize(event.project)
+        others = [(name, _aware(at)) for name, at in rows if canonicalize(name) != candidate]
+        return Uploaders(others=[name for name, _ in others],
+                         established=[name for name, at in others if at <= since])
 
     async def _shared_maintainer(self, ctx: Context, event: IndexEvent, verdict: Verdict,
                                  uploads: Uploads) -> bool:
@@ -229,9 +265,12 @@ class TyposquatDetector(NoSharedWork):
             playbooks=PLAYBOOKS,
         )
 
-    def _finding(self, event: IndexEvent, verdict: Verdict, uploads: Uploads) -> Finding:
+    def _finding(self, event: IndexEvent, verdict: Verdict, uploads: Uploads,
+                 people: Uploaders) -> Finding:
         target = verdict.target
         rank = f"rank {verdict.target_rank}" if verdict.target_rank else "critical"
+        score = score_in_context(verdict, other_projects=len(people.others),
+                                 established=len(people.established))
         evidence = [
             Evidence(
                 summary=verdict.explanation or "",
@@ -240,19 +279,28 @@ class TyposquatDetector(NoSharedWork):
                 # The index's name: an admin's "false positive" must see its invisible
                 # characters (and refuse), not the protected name they hide behind.
                 data={"candidate": canonicalize(event.project), "target": target,
-                      "technique": verdict.technique, "score": verdict.score,
-                      "target_rank": verdict.target_rank,
+                      "technique": verdict.technique, "score": score,
+                      "name_score": verdict.score, "target_rank": verdict.target_rank,
                       "target_url": f"{self.index_url}/project/{target}/"},
             ),
             *self._context(event, uploads),
+            Evidence(summary=people.describe(), serial=event.serial,
+                     data={"other_projects": people.others[:MAX_LISTED_PROJECTS],
+                           "other_project_count": len(people.others),
+                           "established_count": len(people.established)}),
         ]
-        severity = Severity.HIGH if verdict.score >= self.cfg.high_threshold else Severity.WARNING
+        severity = Severity.HIGH if score >= self.cfg.high_threshold else Severity.WARNING
         return Finding(
             # The project as the index names it: for `req\u200buests` or Cyrillic
             # `rеquests`, verdict.canonical is `requests`, the project being imitated.
             detector=self.name, kind="typosquat", subject=f"project:{canonicalize(event.project)}",
             severity=severity,
             summary=(f"Possible typosquat of {target} ({rank}): {verdict.explanation} "
-                     f"[{verdict.technique}, score {verdict.score}]"),
+                     f"[{verdict.technique}, score {score}]"),
             evidence=tuple(evidence), playbooks=PLAYBOOKS,
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back: the store keeps UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -126,6 +126,29 @@ class Verdict(NamedTuple):
                 "score": self.score}
 
 
+# What the store knows of the uploader moves the score (not the flag): an account with no
+# other project is the shape of most reported squats (a fresh account per campaign), one
+# maintaining a project known for ESTABLISHED_DAYS is mostly publishing its own work.
+NEW_UPLOADER_BONUS = 0.05
+ESTABLISHED_UPLOADER_PENALTY = 0.15
+ESTABLISHED_DAYS = 30
+
+
+def score_in_context(verdict: Verdict, *, other_projects: int, established: int) -> float:
+    """The verdict's score moved by what is known of the uploader: `other_projects` it
+    owns, `established` of them known for ESTABLISHED_DAYS or more. The "almost sure"
+    tier still needs a top-ALMOST_SURE_TOP target."""
+    score = verdict.score
+    if verdict.technique and T.INVISIBLE.value in verdict.technique.split("+"):
+        return score  # never legitimate, whoever uploads it
+    if established:
+        score -= ESTABLISHED_UPLOADER_PENALTY
+    elif not other_projects:
+        score += NEW_UPLOADER_BONUS
+    cap = 1.0 if _top(verdict.target_rank, ALMOST_SURE_TOP) else WORTH_A_GLANCE_MAX
+    return round(min(cap, max(0.0, score)), 2)
+
+
 def parse_allowlist(items: Iterable[str]) -> set[tuple[str, str]]:
     """"candidate:target" strings as canonical pairs ("*" for any target)."""
     pairs = set()

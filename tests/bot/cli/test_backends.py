@@ -71,6 +71,18 @@ async def test_store_with_a_missing_table(pg_url: str, sqlite_url: str, tmp_path
         assert "lacks table(s) incidents" in line and "store.url / WARDEN_STORE_URL" in line
 
 
+async def test_store_migrated_by_a_newer_version(sqlite_url: str, tmp_path: Path) -> None:
+    """A store carrying a revision this code has no migration for (an older warden run
+    after a newer one) is one message, not Alembic's traceback."""
+    engine = create_engine(sqlite_url)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("INSERT INTO alembic_version VALUES ('0099_future')"))
+    await engine.dispose()
+    for args in (("incidents", "list"), ("feed", "sync", "--until-serial", "1")):
+        line = await _one_error(_env(sqlite_url), tmp_path, *args)
+        assert "migrated by a newer index-warden" in line and "0099_future" in line, line
+
+
 def _devpi_env(sqlite_url: str, url: str, index: str, password: str, files: Path
                ) -> dict[str, str]:
     return _env(sqlite_url, WARDEN_PLAYBOOKS_BACKEND="devpi", WARDEN_PLAYBOOKS_DEVPI_URL=url,

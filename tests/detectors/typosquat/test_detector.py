@@ -101,13 +101,15 @@ async def test_create_raises_one_explained_incident(
     assert (incident.kind, incident.subject, incident.severity) == (
         "typosquat", "project:reqeusts", "high")
     assert "`reqeusts` is `requests` with `ue` transposed" in incident.summary
-    explained, changelog, uploader, files = incident.evidence
+    explained, changelog, uploader, files, people = incident.evidence
     assert explained["summary"] == "`reqeusts` is `requests` with `ue` transposed"
-    assert explained["data"] | {"score": 0} == {
+    assert explained["data"] | {"score": 0, "name_score": 0} == {
         "candidate": "reqeusts", "target": "requests", "technique": "transposition", "score": 0,
-        "target_rank": 1, "target_url": "https://pypi.org/project/requests/"}
+        "name_score": 0, "target_rank": 1, "target_url": "https://pypi.org/project/requests/"}
     assert changelog["serial"] == 10 and uploader["data"]["uploaders"] == ["mallory"]
     assert files["data"]["versions"] == ["2.31.0"] and len(files["data"]["files"]) == 2
+    assert people["summary"] == "the uploader owns no other project the bot knows of"
+    assert explained["data"]["score"] > explained["data"]["name_score"]
     assert set(incident.playbooks) == {"quarantine", "yank", "freeze"}
 
 
@@ -198,3 +200,33 @@ async def test_critical_projects_in_the_store_are_protected(
     async with sessions() as session:
         count = await session.execute(select(func.count()).select_from(Incident))
         assert count.scalar_one() == 1
+
+
+async def test_the_uploader_moves_the_score_and_the_severity(
+    sessions: async_sessionmaker[AsyncSession], fresh_index: ProtectedIndex,
+) -> None:
+    """A new account is the shape of most squats (the score rises, `high` needs a top-1,000
+    target all the same); an account that has maintained a project for 30 days or more is
+    mostly publishing its own work (the score drops to "worth a glance")."""
+    long_ago = parse_action(60, T0 - timedelta(days=40), "old-work", None, "add Owner veteran")
+    recently = parse_action(61, T0 - timedelta(days=2), "fresh-work", None, "add Owner eager")
+    pipe = pipeline(sessions, detector(fresh_index))
+    await pipe.commit_batch([long_ago, recently])
+    await pipe.commit_batch([
+        ev(70, "colourama", "create"), ev(71, "colourama", "add Owner veteran"),
+        ev(72, "reqeusts", "create"), ev(73, "reqeusts", "add Owner eager"),
+        ev(74, "numqy", "create"), ev(75, "numqy", "add Owner mallory"),
+        ev(76, "kombuca", "create"), ev(77, "kombuca", "add Owner trudy"),
+    ])
+    found = {i.subject.removeprefix("project:"): i for i in await typosquat_incidents(sessions)}
+    scores = {name: (i.evidence[0]["data"]["name_score"], i.evidence[0]["data"]["score"],
+                     i.severity) for name, i in found.items()}
+    assert scores == {
+        "colourama": (0.85, 0.7, "warning"),  # by an established maintainer
+        "reqeusts": (0.95, 0.95, "high"),  # the uploader's other project is 2 days old
+        "numqy": (0.8, 0.85, "high"),  # a new account: "almost surely"
+        "kombuca": (0.82, 0.84, "warning"),  # ... but rank 9,000 stays "worth a glance"
+    }
+    assert found["colourama"].evidence[-1]["summary"] == (
+        "the uploader owns 1 other project(s) (old-work), 1 of them known for 30 days or more")
+    assert found["colourama"].evidence[-1]["data"]["established_count"] == 1
