@@ -1,6 +1,7 @@
 """Evaluate the typosquat detector against labelled data, beside PyPI's own check.
 
     python -m bench.typosquat_eval [--per-technique 1000] [--sample 10000] [--seed 0]
+    python -m bench.typosquat_eval --ceiling   # the same sets with no noise control
 
 With the top 15,000 of the bundled download list protected, for the detector and, on the
 same names, for TypoSnyper (bench/typosnyper.py, PyPI's check, with those 15,000 names as
@@ -34,6 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.typosnyper import typo_check_name
+from detectors.typosquat.finder import Match
 from detectors.typosquat.names import InvalidName, parse_name
 from detectors.typosquat.protected import NamesFile, build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
@@ -57,6 +59,20 @@ TUNING, HELD_ASIDE = DATA / "reported.tsv", DATA / "held-aside.tsv"
 UNGATED = (Technique.VOWEL, Technique.TWO_TYPOS)  # printed as "(extra)"
 RECALL_TARGET, HELD_TARGET, FLAG_TARGET, HIGH_TARGET = 0.96, 0.92, 0.008, 0.002
 PAIR_TOP = 1000  # "two popular projects": both among the top 1,000
+
+
+class EveryMatch(Analyzer):
+    """The detector with no noise control (every match the finder makes counts, at any
+    score): how far the techniques reach, apart from what the policy drops."""
+
+    def _counts(self, match: Match, target: str) -> bool:
+        return True
+
+
+def ceiling(analyzer: Analyzer) -> EveryMatch:
+    every = EveryMatch(analyzer.index, threshold=0.0)
+    every.common_words = frozenset()
+    return every
 
 
 class Checkers:
@@ -170,6 +186,18 @@ def flag_rate(checkers: Checkers, names_path: Path, sample: int,
     return len(chosen), flagged, high, snyper, by_technique, examples
 
 
+def report_ceiling(checkers: Checkers, args: argparse.Namespace) -> int:
+    """Recall and flags with no noise control: what the techniques reach at all."""
+    for label, path in (("tuning set", args.tuning), ("HELD-ASIDE set", args.held_aside)):
+        row = real(checkers, path)
+        print(f"no noise control, real typosquats, {label}: {row.flagged}/{row.made} = "
+              f"{row.recall:.1%} (the rest match no technique)")
+    count, flagged, _, _, _, _ = flag_rate(checkers, args.names, args.sample,
+                                           random.Random(args.seed))
+    print(f"no noise control, flag rate on {count} random names: {flagged / count:.2%}")
+    return 0
+
+
 def _line(label: str, row: Row, every: Row | None, gated: bool) -> str:
     shown = label + ("" if gated else " (extra)")
     return (f"{shown:<34}{row.made:>9}{row.flagged:>9}{row.recall:>8.1%}"
@@ -190,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-aside", type=Path, default=HELD_ASIDE)
     parser.add_argument("--show-held-aside", action="store_true",
                         help="also list the held-aside misses (not for tuning)")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="only the real squats' recall and the flag rate with no noise "
+                             "control: every match the techniques make counts")
     args = parser.parse_args(argv)
 
     cfg = TyposquatSection(protected_count=args.protected_count, top_list=args.top_list)
@@ -198,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     checkers = Checkers(analyzer, cfg.high_threshold)
     print(f"protected: {len(analyzer.index)} names, index built in "
           f"{time.perf_counter() - started:.2f} s; TypoSnyper's corpus: the same names")
+    if args.ceiling:
+        return report_ceiling(Checkers(ceiling(analyzer), cfg.high_threshold), args)
     ok = True
     rng = random.Random(args.seed)
     index = analyzer.index
@@ -210,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         (technique.value, make, technique not in UNGATED) for technique, make in GENERATORS.items()
     ]
     makers += [(label, make, True) for label, make in FAMILIES.items()]
-    makers.append(("word parts swapped, no separator", parts_swapper(index.words), True))
+    makers.append(("word parts swapped, no separator", parts_swapper(frozenset(index.words)), True))
     popular = first_letter_popular(analyzer)
     makers = [(label, keeping_first_letter(make, popular) if label in FIRST_LETTER_KEPT else make,
                gated) for label, make, gated in makers]
