@@ -47,7 +47,7 @@ from bot.store.models import Incident, TimelineEntry
 from bot.store.playbook_models import PlaybookRun, RunStatus
 from bot.store.report_models import ReportSeen
 from detectors.reports import verdicts
-from detectors.reports.assess import DETECTOR, KIND, assess, span
+from detectors.reports.assess import DETECTOR, KIND, assess, settled_summary, span
 from detectors.reports.dossier import Dossier, TypoVerdict
 from detectors.reports.settings import ReportsSection
 from detectors.typosquat.detector import TyposquatDetector
@@ -321,6 +321,7 @@ class ReportsSource:
                       run_id=run.id, note="the reports were decided meanwhile: " + note)
             to = Status.FALSE_POSITIVE if entry.action == verdicts.NOT_MALWARE \
                 else Status.RESOLVED
+            incident.summary = settled_summary(incident.summary, note)
             await transition(s, incident, to, "warden", now, self.notifiers, note=note)
         log.info("reports.settled", incident=incident_id, verdict=entry.action)
         return True

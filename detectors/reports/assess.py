@@ -103,6 +103,9 @@ def grade(d: Dossier, cfg: ReportsSection) -> tuple[Severity, list[str]]:
     return severity, why
 
 
+WAITING = "; waiting for a verdict since"
+
+
 def _summary(d: Dossier) -> str:
     reports = d.open_reports
     observers = {r.observer.id: r.observer for r in d.reports}
@@ -117,7 +120,12 @@ def _summary(d: Dossier) -> str:
     elif p.quarantined:
         text += "; in quarantine"
     # Time to verdict is the measure: say from when the oldest open report has waited.
-    return text + f"; waiting for a verdict since {reports[0].created:%Y-%m-%d %H:%M} UTC"
+    return text + f"{WAITING} {reports[0].created:%Y-%m-%d %H:%M} UTC"
+
+
+def settled_summary(summary: str, verdict: str) -> str:
+    """The summary once every report has a verdict: the wait is over, say how it ended."""
+    return f"{summary.split(WAITING, 1)[0]}; {verdict}"
 
 
 def _report(r: Report, cfg: ReportsSection) -> Evidence:

@@ -213,7 +213,12 @@ async def test_remove_malware_from_the_incident_message(
         # The reports are decided: the incident closes on the verdict.
         assert (await c.slack.incident(iid)).status == Status.MITIGATED
         assert await c.source.settle() == [iid]
-        assert (await c.slack.incident(iid)).status == Status.RESOLVED
+        settled = await c.slack.incident(iid)
+        assert settled.status == Status.RESOLVED
+        # The summary says how the wait ended, not that it goes on.
+        assert "waiting for a verdict" not in settled.summary
+        assert settled.summary.endswith("every report has a verdict: remove_malware by admin at "
+                                        f"{entry['created_at']}"), settled.summary
         # Idempotent: a second poll opens nothing, planning again finds nothing to do.
         assert (await c.source.poll()).incidents == []
         assert c.slack.deps.actions is not None
