@@ -80,16 +80,19 @@ def _unskeleton(key: str) -> list[str]:
 
 def plural_moves(name: str) -> set[str]:
     """`name` with the plural `s` of one word moved to another (`requests-toolbelt` ->
-    `request-toolbelts`); `ss` and short words keep theirs (`boss`, `gis`)."""
+    `request-toolbelts`), or added to a word but the last (`importlibs-resources`; at the
+    end it is an affix); `ss` and short words keep theirs (`boss`, `gis`)."""
     words = name.split("-")
     plural = [i for i, w in enumerate(words) if len(w) > 3 and w[-1] == "s" and w[-2] != "s"]
     single = [i for i, w in enumerate(words) if w[-1:].isalpha() and w[-1] != "s"]
     moves = set()
-    for p in plural:
-        for q in single:
+    for q in single:
+        for p in plural:
             moved = words[:]
             moved[p], moved[q] = words[p][:-1], words[q] + "s"
             moves.add("-".join(moved))
+        if q < len(words) - 1 and len(words[q]) > 3:
+            moves.add("-".join(words[:q] + [words[q] + "s"] + words[q + 1:]))
     return moves
 
 

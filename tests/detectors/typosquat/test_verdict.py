@@ -154,6 +154,8 @@ def test_bundled_list_reads_as_ranked_protected_names() -> None:
     # A squat word before a popular name, even when the word is some project's name too.
     ("update-pyjwt", True),
     ("secure-types-cffi", True),
+    # A plural `s` added to a word but the last (at the end it is an affix).
+    ("importlibs-resources", True),
 ])
 def test_popularity_rules(bundled: Analyzer, candidate: str, flagged: bool) -> None:
     """Each rule of issue 19's noise control, both ways, on the bundled ranks."""
