@@ -92,7 +92,7 @@ def plural_moves(name: str) -> set[str]:
             moved[p], moved[q] = words[p][:-1], words[q] + "s"
             moves.add("-".join(moved))
         if q < len(words) - 1 and len(words[q]) > 3:
-            moves.add("-".join(words[:q] + [words[q] + "s"] + words[q + 1:]))
+            moves.add("-".join([*words[:q], words[q] + "s", *words[q + 1:]]))
     return moves
 
 
