@@ -37,6 +37,7 @@ from pathlib import Path
 from bench.typosnyper import typo_check_name
 from detectors.typosquat.finder import Match
 from detectors.typosquat.names import InvalidName, parse_name
+from detectors.typosquat.policy import Policy
 from detectors.typosquat.protected import NamesFile, build_analyzer, configured_protected
 from detectors.typosquat.settings import TyposquatSection
 from detectors.typosquat.techniques import Technique
@@ -61,17 +62,18 @@ RECALL_TARGET, HELD_TARGET, FLAG_TARGET, HIGH_TARGET = 0.96, 0.92, 0.008, 0.002
 PAIR_TOP = 1000  # "two popular projects": both among the top 1,000
 
 
-class EveryMatch(Analyzer):
-    """The detector with no noise control (every match the finder makes counts, at any
-    score): how far the techniques reach, apart from what the policy drops."""
+class EveryMatch(Policy):
+    """No noise control: every match the finder makes counts."""
 
-    def _counts(self, match: Match, target: str) -> bool:
+    def counts(self, match: Match) -> bool:
         return True
 
 
-def ceiling(analyzer: Analyzer) -> EveryMatch:
-    every = EveryMatch(analyzer.index, threshold=0.0)
-    every.common_words = frozenset()
+def ceiling(analyzer: Analyzer) -> Analyzer:
+    """The detector with no noise control (every match counts, at any score): how far
+    the techniques reach, apart from what the policy drops."""
+    every = Analyzer(analyzer.index, threshold=0.0)
+    every.policy = EveryMatch(analyzer.index)
     return every
 
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from bot.names import canonicalize
 from detectors.typosquat.affixes import SQUAT_WORDS
 from detectors.typosquat.keyboard import HOMOGLYPHS, MULTI_HOMOGLYPHS, NEIGHBOURS, VOWELS
-from detectors.typosquat.techniques import Technique
-from detectors.typosquat.verdict import (
+from detectors.typosquat.policy import (
     BIT_FLIP_TOP,
     FIRST_LETTER_TOP,
     GENERIC_LONG,
@@ -23,8 +22,9 @@ from detectors.typosquat.verdict import (
     REORDER_TOP,
     SHORT_NAME,
     SHORT_SHAPE_TOP,
-    Analyzer,
 )
+from detectors.typosquat.techniques import Technique
+from detectors.typosquat.verdict import Analyzer
 
 Generator = Callable[[str, random.Random], str | None]
 _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -251,16 +251,17 @@ GENERATORS: dict[Technique, Generator] = {
 def scopes(analyzer: Analyzer) -> dict[str, list[str]]:
     """The protected names each technique is defined for, by the analyzer's policy."""
     entries = [e for e in analyzer.index.entries if len(e.name) >= 5]
+    policy = analyzer.policy
 
     def top(rank: int | None, limit: int) -> bool:
         return rank is not None and rank <= limit
 
-    shaped = [e.name for e in entries if top(e.rank, analyzer.shape_top if len(
-        e.name.replace("-", "")) > 6 else min(analyzer.shape_top, SHORT_SHAPE_TOP))]
+    shaped = [e.name for e in entries if top(e.rank, policy.shape_top if len(
+        e.name.replace("-", "")) > 6 else min(policy.shape_top, SHORT_SHAPE_TOP))]
     weak = [e.name for e in entries
-            if len(e.name) >= SHORT_NAME or top(e.rank, analyzer.short_name_top)]
+            if len(e.name) >= SHORT_NAME or top(e.rank, policy.short_name_top)]
     generic = [e.name for e in entries if len(e.name) >= GENERIC_LONG or (
-        len(e.name) >= GENERIC_MIN_LENGTH and top(e.rank, analyzer.any_slip_top))]
+        len(e.name) >= GENERIC_MIN_LENGTH and top(e.rank, policy.any_slip_top))]
     scope = {label: shaped for label in ("affix", "version-suffix", "combosquat",
                                          "python glued")}
     scope.update({label: weak for label in (

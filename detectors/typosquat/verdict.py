@@ -1,14 +1,13 @@
-"""Scoring and noise control: from raw matches to one verdict per name.
+"""Scoring: from raw matches to one verdict per name.
 
-A match counts only when the imitated name is long enough for the technique to mean
-something (a one-letter change to a four-letter name is mostly another word) or, for
-the weaker techniques, popular enough to be worth squatting; a slip of the first letter
-only on the most squatted names (squats keep it); when the candidate is not
-itself an established project (its own rank is not `established_rank_ratio` times
-further down than the target's); and when the pair is not allowlisted. Its score is the
-technique's strength, nudged by the target's popularity; the verdict is the
-best-scoring match, flagged at `threshold` or above. A name holding invisible characters
-is flagged in any case: as a look-alike of what it resembles without them, or alone.
+The finder (finder.py) says which protected names a candidate imitates and how; the
+policy (policy.py) which of those matches count. A counted match is dropped when a word
+of the candidate is a common word of its own (hosts.py), when the candidate is itself an
+established project (its own rank is not `established_rank_ratio` times further down
+than the target's), or when the pair is allowlisted. Its score is the technique's
+strength, nudged by the target's popularity; the verdict is the best-scoring match,
+flagged at `threshold` or above. A name holding invisible characters is flagged in any
+case: as a look-alike of what it resembles without them, or alone.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from bot.names import canonicalize
 from bot.plaintext import reveal
 from detectors.typosquat.finder import Match, find
 from detectors.typosquat.index import ProtectedIndex
-from detectors.typosquat.keyboard import bit_flip
 from detectors.typosquat.names import (
     Folded,
     Name,
@@ -28,8 +26,9 @@ from detectors.typosquat.names import (
     hidden_in,
     name_parts,
 )
+from detectors.typosquat.policy import Policy, top
 from detectors.typosquat.settings import TyposquatSection
-from detectors.typosquat.techniques import GENERIC_EDITS, STRONG_SLIPS, Edit, Technique
+from detectors.typosquat.techniques import Technique
 
 T = Technique
 BASE_SCORE: dict[Technique, float] = {
@@ -43,57 +42,12 @@ BASE_SCORE: dict[Technique, float] = {
 # No project name can hold an invisible character: such a name scores at least this,
 # with any technique, and this when it resembles no protected name at all.
 INVISIBLE_SCORE = 0.95
-_SLIPS = frozenset({
-    T.OMISSION, T.REPETITION, T.TRANSPOSITION, T.ADJACENT_KEY, T.NEIGHBOUR_INSERTION,
-    T.HOMOGLYPH, T.BIT_FLIP, T.VOWEL, T.TWO_TYPOS,
-})
-# A first letter typed twice or drawn alike is still read as the name (`fflask`, `Iogging`).
-_FIRST_LETTER_KEPT = frozenset({T.REPETITION, T.HOMOGLYPH, T.INVISIBLE})
-_SHORT_WORDS = frozenset({T.TRANSPOSITION, T.HOMOGLYPH, T.MOVED})
-# Affixes, versions and combo words: counted for the popular names (`shape_top`) only.
-_SHAPED = frozenset({T.AFFIX, T.VERSION_SUFFIX, T.COMBOSQUAT})
-MIN_NAME_TARGET = 5  # shortest target for the name-shape techniques (separator, affix...)
-VOWEL_MIN_LENGTH = 7
-GENERIC_MIN_LENGTH = 7  # a change of any kind counts on names at least this long
-# A slip plus any other change (`fastwire` for `fastcore`) on names this popular only:
-# between ranks 200 and 1,000 it flagged 0.04% of all names (40,000 sampled), no tuning squat.
-TWO_GENERIC_TOP = 200
-GENERIC_LONG = 9  # ... and once on any protected name at least this long
-# A common word one slip from one of the top 100 is a squat all the same (`request`).
-COMMON_WORD_TOP = 100
-# A bit flip (`numqy`) counts on names this popular only: beyond, 0.04% of all names
-# (40,000 sampled) were flagged for one, and none of the 256 tuning squats.
-BIT_FLIP_TOP = 1000
-SHORT_NAME = 7  # a weak slip on a name shorter than this counts for the popular ones only
 # "Almost surely a squat" (the high tier, Slack's `high`) needs a target this popular:
 # below it a score stays under the default high_threshold, 0.85 ("worth a glance").
 ALMOST_SURE_TOP = 1000
 WORTH_A_GLANCE_MAX = 0.84
-# Squats keep the first letter (doubling it aside: `fflask`): a slip right there counts on
-# the most squatted names only. None of the 256 tuning squats of a name beyond the top 200
-# changed its first letter; 28 of 40,000 random names were flagged for such a slip.
-FIRST_LETTER_TOP = 200
-# An affix or combo word on a name of 6 letters or fewer (`torch-lib`, `faker-py`) is
-# mostly a project of its own beyond the top 200: 20 of 40,000 random names, 1 tuning squat.
-SHORT_SHAPE_TOP = 200
-# Words of a less popular name in another order (`firestore-mock`, `nacos-python-sdk`) are
-# mostly another project: beyond the top 3,000, 8 of 40,000 random names, no tuning squat.
-REORDER_TOP = 3000
-
-
-def _inside_word(target: str, edit: Edit) -> bool:
-    """Is the change inside a word, not at a word's ends nor in a number? Squats keep the
-    first letter; a character added at the end is an affix (`venv-pack2`)."""
-    at = edit.at
-    if at == 0 or at >= len(target) or (edit.old + edit.new).isdigit():
-        return False
-    return target[at - 1] != "-" and target[at] != "-"
-
-
-def _top(rank: int | None, limit: int) -> bool:
-    return rank is not None and rank <= limit
-
-
+# A common word one slip from one of the top 100 is a squat all the same (`request`).
+COMMON_WORD_TOP = 100
 def popularity_bonus(rank: int | None) -> float:
     """Popular names are what squatters aim at; obscure ones collide by chance."""
     if rank is None:
@@ -145,7 +99,7 @@ def score_in_context(verdict: Verdict, *, other_projects: int, established: int)
         score -= ESTABLISHED_UPLOADER_PENALTY
     elif not other_projects:
         score += NEW_UPLOADER_BONUS
-    cap = 1.0 if _top(verdict.target_rank, ALMOST_SURE_TOP) else WORTH_A_GLANCE_MAX
+    cap = 1.0 if top(verdict.target_rank, ALMOST_SURE_TOP) else WORTH_A_GLANCE_MAX
     return round(min(cap, max(0.0, score)), 2)
 
 
@@ -169,10 +123,9 @@ class Analyzer:
     ) -> None:
         self.index = index
         self.threshold = threshold
-        self.min_target_length = min_target_length
-        self.short_name_top = short_name_top
-        self.any_slip_top = any_slip_top
-        self.shape_top = shape_top
+        self.policy = Policy(index, min_target_length=min_target_length,
+                             short_name_top=short_name_top, any_slip_top=any_slip_top,
+                             shape_top=shape_top)
         self.established_rank_ratio = established_rank_ratio
         self.allowlist = parse_allowlist(allowlist)
         # Words many projects use (hosts.py): a candidate word among them is no slip.
@@ -190,79 +143,6 @@ class Analyzer:
 
     def allowed(self, candidate: str, target: str) -> bool:
         return (candidate, target) in self.allowlist or (candidate, "*") in self.allowlist
-
-    def _counts(self, match: Match, target: str) -> bool:
-        """Is the target long (or popular) enough for this technique to mean something?"""
-        first = match.techniques[0]
-        if first is T.INVISIBLE:
-            return True  # the protected name itself, but for invisible characters
-        entry = self.index.entries[match.target]
-        rank = entry.rank
-        if (first not in _FIRST_LETTER_KEPT and any(e.at == 0 for e in match.edits)
-                and not _top(rank, FIRST_LETTER_TOP)):
-            return False
-        if first is T.WORD_REORDER and not _top(rank, REORDER_TOP):
-            return False
-        if first in GENERIC_EDITS or first is T.TWO_TYPOS:
-            generic = sum(e.technique in GENERIC_EDITS for e in match.edits)
-            if not generic:
-                return True
-            # Any change at all, once, on the most squatted names, keeping the first
-            # character (squats keep it; unrelated names often differ right there).
-            top = rank is not None and rank <= (
-                TWO_GENERIC_TOP if first is T.TWO_TYPOS else self.any_slip_top)
-            if first is not T.TWO_TYPOS and len(target) >= GENERIC_LONG:
-                top = True  # `custoqtkinter`: one change to a long name is no coincidence
-            shortest = GENERIC_MIN_LENGTH - (rank is not None and rank <= TWO_GENERIC_TOP)
-            if (first is T.INSERTION and _top(rank, TWO_GENERIC_TOP)
-                    and all(e.new.isalnum() for e in match.edits)):
-                shortest = 4  # `ritch`, `falask`: 1 of 40,000 random names, 2 tuning squats
-            return (generic == 1 and top and len(target) >= shortest
-                    and all(_inside_word(target, e) for e in match.edits))
-        if first is T.VOWEL and match.edits:
-            edit = match.edits[0]
-            # A spelling slip (`colourama`, `telegrem`) more than a keyboard one: frequent
-            # among short names by chance, so it needs a long or a popular target, and
-            # the name's first letter kept...
-            long_enough = len(target) >= VOWEL_MIN_LENGTH or (
-                len(target) == VOWEL_MIN_LENGTH - 1 and self.index.popular(match.target))
-            if edit.at > 0 and long_enough:
-                return True
-            # ... unless the two vowels are also one bit apart (a/e, e/u, i/a...).
-            return (len(edit.old) == len(edit.new) == 1 and bit_flip(edit.old, edit.new)
-                    and self._weak_slip_counts(target, rank))
-        if first in _SHORT_WORDS and match.edits and len(target) < SHORT_NAME:
-            # A letter swapped, moved or drawn alike in a short, less popular name is
-            # mostly another word (`anony`, `d3lta`): 17 of 40,000 random names, no tuning
-            # squat. A repeated one still reads as the name (`py-cordd`).
-            return len(target) >= 4 and _top(rank, self.short_name_top)
-        if first in STRONG_SLIPS:
-            return len(target) >= 4
-        if first is T.BIT_FLIP and (rank is None or rank > BIT_FLIP_TOP):
-            return False  # `porthog` for `posthog`: mostly another word beyond the top
-        if first in _SLIPS:
-            return self._weak_slip_counts(target, rank)
-        if first in _SHAPED and not _top(rank, self.shape_top if len(target.replace("-", "")) > 6
-                                         else min(self.shape_top, SHORT_SHAPE_TOP)):
-            # `sentinel-python`, `pycyclic`, `textx-dev`: wrappers and editions of less
-            # popular names are mostly their own projects (0.3% of all names, 40,000
-            # sampled, for 9 of the 256 tuning squats).
-            return False
-        length = len(target.replace("-", ""))
-        return length >= MIN_NAME_TARGET or (
-            first is T.COMBOSQUAT and length == MIN_NAME_TARGET - 1 and self._squatted(rank)
-        )
-
-    def _squatted(self, rank: int | None) -> bool:
-        """Among the few names squatted with any change at all (`requeszs`, `flasq`)."""
-        return rank is not None and rank <= self.any_slip_top
-
-    def _weak_slip_counts(self, target: str, rank: int | None) -> bool:
-        if len(target) < self.min_target_length:
-            return False
-        # One weak slip on a short, obscure name is mostly a coincidence.
-        short = len(target) < SHORT_NAME
-        return not (short and rank is not None and rank > self.short_name_top)
 
     def score(self, match: Match) -> float:
         base = min(BASE_SCORE[t] for t in match.techniques)
@@ -303,7 +183,7 @@ class Analyzer:
         common = [w for w in canonical.split("-") if w in self.common_words]
         for match in matches:
             entry = index.entries[match.target]
-            if not self._counts(match, entry.name):
+            if not self.policy.counts(match):
                 continue
             if (match.edits and (entry.rank is None or entry.rank > COMMON_WORD_TOP)
                     and any(w not in entry.name.split("-") for w in common)):
