@@ -65,8 +65,8 @@ PAIR_TOP = 1000  # "two popular projects": both among the top 1,000
 class EveryMatch(Policy):
     """No noise control: every match the finder makes counts."""
 
-    def counts(self, match: Match) -> bool:
-        return True
+    def refusal(self, match: Match) -> str | None:
+        return None
 
 
 def ceiling(analyzer: Analyzer) -> Analyzer:

@@ -77,40 +77,56 @@ class Policy:
     shape_top: int = 1000
 
     def counts(self, match: Match) -> bool:
-        """Is the imitated name long (or popular) enough for this technique to mean
-        something?"""
+        return self.refusal(match) is None
+
+    def refusal(self, match: Match) -> str | None:
+        """Why the match does not count (None when it does): the imitated name is too
+        short, or not popular enough, for this technique to mean something."""
         first = match.techniques[0]
         if first is T.INVISIBLE:
-            return True  # the protected name itself, but for invisible characters
+            return None  # the protected name itself, but for invisible characters
         entry = self.index.entries[match.target]
         target, rank = entry.name, entry.rank
         if (first not in _FIRST_LETTER_KEPT and any(e.at == 0 for e in match.edits)
                 and not top(rank, FIRST_LETTER_TOP)):
-            return False
+            return f"a slip of the first letter counts on the top {FIRST_LETTER_TOP} only"
         if first is T.WORD_REORDER and not top(rank, REORDER_TOP):
-            return False
+            return f"words reordered count on the top {REORDER_TOP} only"
         if first in GENERIC_EDITS or first is T.TWO_TYPOS:
-            return self._any_change(match, target, rank)
+            return None if self._any_change(match, target, rank) else (
+                "a letter that is no particular slip counts once, inside a word, on the most "
+                "popular or the longest names only")
         if first is T.VOWEL and match.edits:
-            return self._vowel(match, target, rank)
+            return None if self._vowel(match, target, rank) else (
+                f"a vowel change counts on names of {VOWEL_MIN_LENGTH}+ characters (6 if "
+                "popular) only, the first letter kept")
         if first in _SHORT_WORDS and match.edits and len(target) < SHORT_NAME:
             # A letter swapped, moved or drawn alike in a short, less popular name is
             # mostly another word (`anony`, `d3lta`): 17 of 40,000 random names, no tuning
             # squat. A repeated one still reads as the name (`py-cordd`).
-            return len(target) >= 4 and top(rank, self.short_name_top)
+            if len(target) >= 4 and top(rank, self.short_name_top):
+                return None
+            return (f"a letter swapped, moved or drawn alike in a name under {SHORT_NAME} "
+                    f"characters counts on the top {self.short_name_top} only")
         if first in STRONG_SLIPS:
-            return len(target) >= 4
+            return None if len(target) >= 4 else "the name is too short (under 4 characters)"
         if first is T.BIT_FLIP and not top(rank, BIT_FLIP_TOP):
-            return False  # `porthog` for `posthog`: mostly another word beyond the top
+            # `porthog` for `posthog`: mostly another word beyond the top.
+            return f"a bit flip counts on the top {BIT_FLIP_TOP} only"
         if first in _SLIPS:
-            return self._weak_slip(target, rank)
+            return None if self._weak_slip(target, rank) else (
+                f"a slip of a name under {SHORT_NAME} characters counts on the top "
+                f"{self.short_name_top} only (and none under {self.min_target_length})")
         if first in _SHAPED and not self._shaped(target, rank):
-            return False
+            return (f"affixes and combo words count on the top {self.shape_top} only (the top "
+                    f"{SHORT_SHAPE_TOP} for names of 6 letters or fewer)")
         length = len(target.replace("-", ""))
-        return length >= MIN_NAME_TARGET or (
+        if length >= MIN_NAME_TARGET or (
             first is T.COMBOSQUAT and length == MIN_NAME_TARGET - 1
             and top(rank, self.any_slip_top)  # `richx`: among the few squatted so
-        )
+        ):
+            return None
+        return f"the name is too short for this technique (under {MIN_NAME_TARGET} letters)"
 
     def _any_change(self, match: Match, target: str, rank: int | None) -> bool:
         """A letter that is no particular slip (generic), alone or with a slip."""

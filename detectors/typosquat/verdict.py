@@ -183,7 +183,9 @@ class Analyzer:
         common = [w for w in canonical.split("-") if w in self.common_words]
         for match in matches:
             entry = index.entries[match.target]
-            if not self.policy.counts(match):
+            if (why := self.policy.refusal(match)) is not None:
+                if own is None:  # a protected name says so below
+                    note = note or f"resembles `{entry.name}` ({match.technique}), but {why}"
                 continue
             if (match.edits and (entry.rank is None or entry.rank > COMMON_WORD_TOP)
                     and any(w not in entry.name.split("-") for w in common)):

@@ -176,3 +176,17 @@ def test_bundled_list_reads_as_ranked_protected_names() -> None:
 def test_popularity_rules(bundled: Analyzer, candidate: str, flagged: bool) -> None:
     """Each rule of issue 19's noise control, both ways, on the bundled ranks."""
     assert bundled.check(candidate).flagged is flagged, bundled.check(candidate)
+
+
+@pytest.mark.parametrize(("candidate", "said"), [
+    ("dnotify", "resembles `sdnotify` (omission), but a slip of the first letter counts on "
+                "the top 200 only"),
+    ("faker-py", "resembles `faker` (affix), but affixes and combo words count on the top "
+                 "1000 only"),
+    ("anony", "resembles `annoy` (transposition), but a letter swapped, moved or drawn "
+              "alike in a name under 7 characters counts on the top 1000 only"),
+])
+def test_a_dropped_match_says_why(bundled: Analyzer, candidate: str, said: str) -> None:
+    """`warden typosquat check` answers "why was this not flagged?" with the rule."""
+    verdict = bundled.check(candidate)
+    assert not verdict.flagged and (verdict.note or "").startswith(said), verdict.note
