@@ -7,9 +7,11 @@
 2. `enqueue`: due domains go into `domain_sweep_queue`: flagged ones (priority 0) and
    critical maintainers' (1) every day, everyone else's (2) at least every
    `everyone_every_days`, with a daily share of the stalest so the work spreads out.
-   A daily share of the domains whose registry data is oldest is marked `stale`: the
-   DNS tier sends those to RDAP even when DNS shows nothing wrong. Domains named with
-   `only` are all marked `requested`: a check on demand is a full one.
+   A daily share of the domains whose registry data is oldest (queued for it if not
+   due for DNS) is marked `stale`: the DNS tier sends those to RDAP even when DNS
+   shows nothing wrong, so every domain's registry data is read every
+   `registry_every_days`. Domains named with `only` are all marked `requested`: a
+   check on demand is a full one.
 """
 
 from __future__ import annotations
@@ -153,13 +155,20 @@ async def enqueue(
     later.sort(key=lambda pair: (pair[0] is not None, pair[0] or now))
     for _, domain_id in later[:extra]:
         items[domain_id] = 2
-    # The registry share: domains whose registry data is oldest, among those queued.
+    # The registry share: the domains whose registry data is oldest, queued or not. Taken
+    # among the queued ones only, it waited for the DNS rotation (shorter than the
+    # registry period: ordinary domains came round after 27 of 30 days, not yet due, and
+    # were read every 54 days, with whole days of no registry look). One not queued is
+    # queued for it (the registry is reached through the DNS tier); on a tie, the queued
+    # ones first, as they cost no extra DNS question.
     registry_share = math.ceil(len(rows) / cfg.registry_every_days)
     registry_due = sorted(
         ((checked, domain_id) for domain_id, _, _, _, checked in rows
-         if domain_id in items and due(checked, cfg.registry_every_days)),
-        key=lambda pair: (pair[0] is not None, pair[0] or now))
+         if due(checked, cfg.registry_every_days)),
+        key=lambda pair: (pair[0] is not None, pair[0] or now, pair[1] not in items))
     stale = {domain_id for _, domain_id in registry_due[:registry_share]}
+    for domain_id in stale:
+        items.setdefault(domain_id, 2)
     reason = {d: "stale" for d in stale}
     if only:  # named on the command line: checked in full, registry included
         reason = dict.fromkeys(items, "requested")

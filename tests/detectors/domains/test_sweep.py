@@ -302,3 +302,38 @@ async def test_a_scheduled_sweep_plans_at_most_once_a_day(
     # forced at 7 h: the critical domain was checked 7 h ago, so it is not due yet
     assert forced.planned == 0 and doubles.dns.asked["daily.com"] == 4  # NS+MX, twice
     assert tomorrow.finished and not tomorrow.skipped
+
+
+async def test_registry_data_is_refreshed_every_period_whatever_the_dns_rotation(
+    doubles: NetDoubles, cfg: DomainsSection, sessions: async_sessionmaker[AsyncSession],
+    store_url: str,
+) -> None:
+    # 30 domains, 6 critical (checked daily): the other 24 come round in the DNS rotation
+    # every 8 days (a share of 3 a day), sooner than the registry period of 10 days. The
+    # registry share must not wait for a domain to be in the rotation: none of them may
+    # go without a registry read for more than the period (issue 18's population showed
+    # days with no registry look at all while domains had been due for days).
+    cfg = cfg.model_copy(update={"everyone_every_days": 10, "registry_every_days": 10})
+    names = [f"rot{i:02d}.com" for i in range(30)]
+    for name in names:
+        doubles.dns.set_zone(name)
+        doubles.rdap.set_domain(name)
+    await seed(sessions, [Maintainer(f"m{i}", f"m@{n}", projects=("pip",) if i % 5 == 0 else ())
+                          for i, n in enumerate(names)], critical={"pip"})
+    overdue: dict[int, list[str]] = {}
+    asked: list[int] = []
+    for day in range(26):
+        now = T0 + timedelta(days=day)
+        before = len(doubles.rdap.log)
+        report, _ = await sweep(sessions, store_url, cfg, now)
+        assert report.finished
+        asked.append(len(doubles.rdap.log) - before)
+        async with sessions() as session:
+            late = (await session.execute(sa.select(Domain.name).where(
+                sa.or_(Domain.registry_checked_at.is_(None),
+                       Domain.registry_checked_at < now - timedelta(days=10, hours=1))))
+            ).scalars().all()
+        if day >= 9 and late:  # the first pass takes the 10 days of one period
+            overdue[day] = sorted(late)
+    assert overdue == {}
+    assert asked == [3] * 26  # a share of 30 / 10 every day, never a day without
