@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import RejectedEntry
-from bot.store.models import FeedReject
+from bot.incidents import record_finding
+from bot.store.models import FeedCursor, FeedReject, Incident
 from bot.types import Evidence, Finding, Severity
 
 DETECTOR = "feed"
@@ -69,3 +70,21 @@ def stalled_finding(feed: str, since: datetime, reason: str) -> Finding:
                  f"{reason[:300]}"),
         evidence=(Evidence(summary=f"feed stalled: {reason[:500]}", at=since.isoformat()),),
     )
+
+
+async def note_stall(session: AsyncSession, feed: str, reason: str, now: datetime,
+                     after: timedelta, notifiers: Sequence[str]) -> None:
+    """Note a failed pass on the feed's cursor; one that has lasted `after` opens the
+    feed's `stalled` incident (once). A feed never followed has no cursor: nothing to age."""
+    row = await session.get(FeedCursor, feed)
+    if row is None:
+        return
+    row.stalled_since = row.stalled_since or now
+    row.stall_reason = reason[:4096]
+    if now - row.stalled_since < after:
+        return
+    key = f"{DETECTOR}/stalled/feed:{feed}"
+    if (await session.execute(select(Incident.id).where(Incident.open_key == key))
+            ).first() is None:
+        await record_finding(session, stalled_finding(feed, row.stalled_since, reason), now,
+                             notifiers)

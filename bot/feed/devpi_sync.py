@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import IndexEvent, RejectedEntry
-from bot.feed.anomalies import DETECTOR, rejected_finding, stalled_finding, store_rejects
+from bot.feed.anomalies import note_stall, rejected_finding, store_rejects
 from bot.feed.client import IndexUnavailable, describe
 from bot.feed.devpi import DevpiFeed, FileProblem
 from bot.feed.devpi_ledger import DevpiLedger, StoredBlob, mirror_names
@@ -31,7 +31,7 @@ from bot.incidents import record_finding
 from bot.ledger import Ledger, TrackedProjects
 from bot.pipeline import read_cursor, write_cursor
 from bot.store.devpi_models import DevpiEvent, DevpiServer
-from bot.store.models import FeedCursor, Incident
+from bot.store.models import FeedCursor
 from detectors.base import Context, Detector
 from playbooks.storage.base import BlobStorage, blob_path
 
@@ -134,21 +134,10 @@ class DevpiSync:
         return result
 
     async def _stalled(self, reason: str) -> None:
-        now = datetime.now(UTC)
         async with self.sessions.begin() as session:
-            row = await session.get(FeedCursor, self.feed_name)
-            if row is None:
-                return  # never followed yet: `warden devpi sync` says why, nothing to age
-            row.stalled_since = row.stalled_since or now
-            row.stall_reason = reason[:4096]
-            if now - row.stalled_since < self.stall_incident_after:
-                return
-            key = f"{DETECTOR}/stalled/feed:{self.feed_name}"
-            if (await session.execute(select(Incident.id).where(Incident.open_key == key))
-                    ).first() is None:
-                await record_finding(session, stalled_finding(self.feed_name,
-                                                              row.stalled_since, reason),
-                                     now, self.notifiers)
+            # Never followed yet: `warden devpi sync` says why, nothing to age.
+            await note_stall(session, self.feed_name, reason, datetime.now(UTC),
+                             self.stall_incident_after, self.notifiers)
 
     async def _recovered(self) -> None:
         async with self.sessions.begin() as session:

@@ -24,22 +24,20 @@ from typing import TypeVar
 
 import structlog
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 
 from bot.events import IndexEvent, RejectedEntry, verbatim
 from bot.facts import ProjectFacts
-from bot.feed.anomalies import DETECTOR, stalled_finding
+from bot.feed.anomalies import note_stall
 from bot.feed.client import IndexUnavailable, describe
 from bot.feed.pypi import PyPIFeed, RejectedDocument
 from bot.feed.schema import Page
-from bot.incidents import record_finding
 from bot.ledger import REFRESH_KINDS
 from bot.metrics import FEED_ANOMALIES
 from bot.names import canonicalize
 from bot.notify.base import Notifier
 from bot.notify.outbox import deliver_pending
 from bot.pipeline import BatchResult, Pipeline
-from bot.store.models import FeedCursor, Incident
+from bot.store.models import FeedCursor
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -410,21 +408,9 @@ class FeedSync:
 
     async def _stalled(self, reason: str) -> None:
         """Note a failed pass; one that lasts opens the feed's `stalled` incident (once)."""
-        now = datetime.now(UTC)
-        feed = self.pipeline.feed_name
         async with self.pipeline.sessions.begin() as session:
-            row = await session.get(FeedCursor, feed)
-            if row is None:
-                return
-            row.stalled_since = row.stalled_since or now
-            row.stall_reason = reason[:4096]
-            if now - row.stalled_since < self.stall_incident_after:
-                return
-            key = f"{DETECTOR}/stalled/feed:{feed}"
-            if (await session.execute(select(Incident.id).where(Incident.open_key == key))
-                    ).first() is None:
-                await record_finding(session, stalled_finding(feed, row.stalled_since, reason),
-                                     now, self.pipeline.notifiers)
+            await note_stall(session, self.pipeline.feed_name, reason, datetime.now(UTC),
+                             self.stall_incident_after, self.pipeline.notifiers)
 
     async def _recovered(self) -> None:
         async with self.pipeline.sessions.begin() as session:
