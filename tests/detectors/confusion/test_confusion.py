@@ -53,6 +53,15 @@ def private_world(devpi: LocalDevpi) -> None:
         assert status in (200, 201), (name, status)
 
 
+async def follow_devpi(settings: Settings, warden: Warden) -> None:
+    """One pass of the devpi feed, as `warden devpi sync` makes it."""
+    follower = await open_devpi(settings, warden.sessions, warden.pipeline.notifiers)
+    try:
+        await follower.sync.sync()
+    finally:
+        await follower.close()
+
+
 async def incidents(warden: Warden) -> list[Incident]:
     async with warden.sessions() as session:
         return list((await session.execute(
@@ -69,11 +78,7 @@ async def test_public_project_with_an_internal_name_is_critical_within_one_poll(
     settings = settings_for(store_url, index_double.url, devpi, key, tmp_path / "blobs")
     warden = await Warden.open(settings)
     try:
-        follower = await open_devpi(settings, warden.sessions, warden.pipeline.notifiers)
-        try:
-            await follower.sync.sync()
-        finally:
-            await follower.close()
+        await follow_devpi(settings, warden)
         await warden.feed.sync()  # the first poll: nothing public yet
         assert await incidents(warden) == []
         index_double.store.create_project("Acme_Utils", "attacker")
@@ -109,11 +114,7 @@ async def test_scan_finds_squats_that_already_exist(
     settings = settings_for(sqlite_url, index_double.url, devpi, key, tmp_path / "blobs")
     warden = await Warden.open(settings)
     try:
-        follower = await open_devpi(settings, warden.sessions, warden.pipeline.notifiers)
-        try:
-            await follower.sync.sync()
-        finally:
-            await follower.close()
+        await follow_devpi(settings, warden)
     finally:
         await warden.close()
     config = tmp_path / "warden.toml"
