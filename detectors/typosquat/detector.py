@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import quote
 
 import structlog
@@ -203,7 +203,8 @@ class TyposquatDetector(NoSharedWork):
             .group_by(Event.project).order_by(first).limit(MAX_FOLLOWING)
         )).all()
         since, candidate = event.at - timedelta(days=ESTABLISHED_DAYS), canonicalize(event.project)
-        others = [(name, _aware(at)) for name, at in rows if canonicalize(name) != candidate]
+        # min() keeps the column's type: SQLite's naive values come back in UTC too.
+        others = [(name, at) for name, at in rows if canonicalize(name) != candidate]
         return Uploaders(others=[name for name, _ in others],
                          established=[name for name, at in others if at <= since])
 
@@ -300,7 +301,3 @@ class TyposquatDetector(NoSharedWork):
             evidence=tuple(evidence), playbooks=PLAYBOOKS,
         )
 
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back: the store keeps UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
