@@ -99,8 +99,13 @@ def score_in_context(verdict: Verdict, *, other_projects: int, established: int)
         score -= ESTABLISHED_UPLOADER_PENALTY
     elif not other_projects:
         score += NEW_UPLOADER_BONUS
-    cap = 1.0 if top(verdict.target_rank, ALMOST_SURE_TOP) else WORTH_A_GLANCE_MAX
-    return round(min(cap, max(0.0, score)), 2)
+    return round(bounded(score, verdict.target_rank), 2)
+
+
+def bounded(score: float, rank: int | None) -> float:
+    """`score` within 0..1, and below the "almost sure" tier but for a top target."""
+    cap = 1.0 if top(rank, ALMOST_SURE_TOP) else WORTH_A_GLANCE_MAX
+    return min(cap, max(0.0, score))
 
 
 def parse_allowlist(items: Iterable[str]) -> set[tuple[str, str]]:
@@ -149,9 +154,7 @@ class Analyzer:
         if len(match.techniques) > 1:
             base -= 0.05
         rank = self.index.entries[match.target].rank
-        score = min(1.0, max(0.0, base + popularity_bonus(rank)))
-        if rank is None or rank > ALMOST_SURE_TOP:
-            score = min(score, WORTH_A_GLANCE_MAX)
+        score = bounded(base + popularity_bonus(rank), rank)
         if T.INVISIBLE in match.techniques:
             score = max(score, INVISIBLE_SCORE)
         return round(score, 2)
