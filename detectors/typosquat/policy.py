@@ -76,9 +76,6 @@ class Policy:
     any_slip_top: int = 200
     shape_top: int = 1000
 
-    def counts(self, match: Match) -> bool:
-        return self.refusal(match) is None
-
     def refusal(self, match: Match) -> str | None:
         """Why the match does not count (None when it does): the imitated name is too
         short, or not popular enough, for this technique to mean something."""
@@ -117,7 +114,7 @@ class Policy:
             return None if self._weak_slip(target, rank) else (
                 f"a slip of a name under {SHORT_NAME} characters counts on the top "
                 f"{self.short_name_top} only (and none under {self.min_target_length})")
-        if first in _SHAPED and not self._shaped(target, rank):
+        if first in _SHAPED and not self.shape_counts(target, rank):
             return (f"affixes and combo words count on the top {self.shape_top} only (the top "
                     f"{SHORT_SHAPE_TOP} for names of 6 letters or fewer)")
         length = len(target.replace("-", ""))
@@ -164,7 +161,7 @@ class Policy:
             return False
         return len(target) >= SHORT_NAME or rank is None or rank <= self.short_name_top
 
-    def _shaped(self, target: str, rank: int | None) -> bool:
+    def shape_counts(self, target: str, rank: int | None) -> bool:
         """`sentinel-python`, `pycyclic`, `textx-dev`: wrappers and editions of less
         popular names are mostly their own projects (0.3% of all names, 40,000 sampled,
         for 9 of the 256 tuning squats), of short ones even more (`torch-lib`)."""

@@ -21,7 +21,7 @@ from detectors.typosquat.policy import (
     GENERIC_MIN_LENGTH,
     REORDER_TOP,
     SHORT_NAME,
-    SHORT_SHAPE_TOP,
+    top,
 )
 from detectors.typosquat.techniques import Technique
 from detectors.typosquat.verdict import Analyzer
@@ -252,12 +252,7 @@ def scopes(analyzer: Analyzer) -> dict[str, list[str]]:
     """The protected names each technique is defined for, by the analyzer's policy."""
     entries = [e for e in analyzer.index.entries if len(e.name) >= 5]
     policy = analyzer.policy
-
-    def top(rank: int | None, limit: int) -> bool:
-        return rank is not None and rank <= limit
-
-    shaped = [e.name for e in entries if top(e.rank, policy.shape_top if len(
-        e.name.replace("-", "")) > 6 else min(policy.shape_top, SHORT_SHAPE_TOP))]
+    shaped = [e.name for e in entries if policy.shape_counts(e.name, e.rank)]
     weak = [e.name for e in entries
             if len(e.name) >= SHORT_NAME or top(e.rank, policy.short_name_top)]
     generic = [e.name for e in entries if len(e.name) >= GENERIC_LONG or (
