@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -22,14 +24,19 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migration files, read once per process (start-up asks for heads and all)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    return set(_scripts().get_heads())
 
 
 def known_revisions() -> set[str]:
     """Every revision this version of the code has a migration for."""
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return {rev.revision for rev in script.walk_revisions()}
+    return {rev.revision for rev in _scripts().walk_revisions()}
 
 
 def upgrade(url: str, revision: str = "heads") -> None:
